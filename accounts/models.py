@@ -1,0 +1,95 @@
+"""Users and the five roles of SPEC.md.
+
+A user has exactly one role; the role says which organisation the user belongs to. The
+matching Django group (created by migration) carries the model permissions for the admin;
+the organisation link carries the scoping (a bureau sees its own city only).
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    PROVINCIAL = "provincial", _("Provincial staff")
+    BUREAU = "bureau", _("Bureau reviewer")
+    INSTITUTION = "institution", _("Institution staff")
+    EVALUATOR = "evaluator", _("Evaluation staff")
+    TRAINEE = "trainee", _("Trainee")
+
+
+# The group that carries each role's model permissions (see migration 0002).
+ROLE_GROUPS = {
+    Role.PROVINCIAL: "provincial_staff",
+    Role.BUREAU: "bureau_reviewer",
+    Role.INSTITUTION: "institution_staff",
+    Role.EVALUATOR: "evaluation_staff",
+    Role.TRAINEE: "trainee",
+}
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=12, choices=Role.choices, blank=True)
+    bureau = models.ForeignKey(
+        "reference.Bureau",
+        verbose_name=_("bureau"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+    )
+    institution = models.ForeignKey(
+        "institutions.TrainingInstitution",
+        verbose_name=_("training institution"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+    )
+    evaluator = models.ForeignKey(
+        "institutions.EvaluationInstitution",
+        verbose_name=_("evaluation institution"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            # Each role names its own organisation and no other one.
+            models.CheckConstraint(
+                condition=(
+                    Q(role="", bureau__isnull=True, institution__isnull=True, evaluator__isnull=True)
+                    | Q(role="provincial", institution__isnull=True, evaluator__isnull=True)
+                    | Q(role="bureau", bureau__isnull=False, institution__isnull=True, evaluator__isnull=True)
+                    | Q(
+                        role="institution",
+                        bureau__isnull=True,
+                        institution__isnull=False,
+                        evaluator__isnull=True,
+                    )
+                    | Q(
+                        role="evaluator",
+                        bureau__isnull=True,
+                        institution__isnull=True,
+                        evaluator__isnull=False,
+                    )
+                    | Q(role="trainee", bureau__isnull=True, institution__isnull=True, evaluator__isnull=True)
+                ),
+                name="accounts_user_role_matches_organisation",
+            ),
+        ]
+
+    @property
+    def is_provincial(self) -> bool:
+        return self.role == Role.PROVINCIAL or self.is_superuser
+
+    @property
+    def is_bureau_reviewer(self) -> bool:
+        return self.role == Role.BUREAU

@@ -1,0 +1,50 @@
+"""Suite-wide set-up: personas, and the rule that service-backed tests skip visibly when a
+service is absent, but fail when ``REQUIRE_SERVICES=1`` (CI)."""
+
+import pytest
+
+pytest_plugins = ["tests.personas"]
+
+
+def _redis_reachable() -> tuple[bool, str]:
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return False, "REDIS_URL is not set"
+    try:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception as exc:  # any failure means "not usable here"
+        return False, f"Redis at {settings.REDIS_URL} is not reachable: {exc}"
+    return True, ""
+
+
+def _postgres_in_use() -> tuple[bool, str]:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return False, "needs PostgreSQL (set DATABASE_URL=postgres://...)"
+    return True, ""
+
+
+SERVICE_MARKERS = {
+    "postgres": _postgres_in_use,
+    "concurrency": _postgres_in_use,
+    "redis": _redis_reachable,
+    "worker": _redis_reachable,
+}
+
+
+def pytest_runtest_setup(item):
+    from django.conf import settings
+
+    for marker, check in SERVICE_MARKERS.items():
+        if item.get_closest_marker(marker) is None:
+            continue
+        ok, reason = check()
+        if ok:
+            continue
+        if settings.REQUIRE_SERVICES:
+            pytest.fail(f"REQUIRE_SERVICES=1 but {reason}", pytrace=False)
+        pytest.skip(reason)

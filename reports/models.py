@@ -1,0 +1,78 @@
+"""A row per requested filing report: the Celery task works from it and reports into it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from reference.models import Bureau
+
+
+class ReportKind(models.TextChoices):
+    CLAIMS = "claims", _("Claims filing report")
+    PLANS = "plans", _("Plan filing report")
+
+
+class PeriodKind(models.TextChoices):
+    MONTH = "month", _("Month")
+    QUARTER = "quarter", _("Quarter")
+    YEAR = "year", _("Year")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ReportJob(models.Model):
+    kind = models.CharField(_("report"), max_length=10, choices=ReportKind.choices)
+    bureau = models.ForeignKey(
+        Bureau,
+        verbose_name=_("bureau"),
+        on_delete=models.PROTECT,
+        related_name="report_jobs",
+        help_text=_("The provincial department's reports cover the whole province."),
+    )
+    period_kind = models.CharField(_("period"), max_length=10, choices=PeriodKind.choices)
+    period_start = models.DateField(_("period start"))
+    period_end = models.DateField(_("period end"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    status = models.CharField(_("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    row_count = models.PositiveIntegerField(_("rows"), null=True, blank=True)
+    file = models.FileField(_("file"), upload_to="reports/%Y/%m/", blank=True)
+    checksum = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("report job")
+        verbose_name_plural = _("report jobs")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gte=F("period_start")),
+                name="reports_reportjob_period_end_after_start",
+            ),
+            models.CheckConstraint(condition=Q(progress__lte=100), name="reports_reportjob_progress_max_100"),
+            models.CheckConstraint(
+                condition=~Q(status="done") | ~Q(file=""), name="reports_reportjob_done_has_file"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.bureau} {self.period_start}–{self.period_end}"

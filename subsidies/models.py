@@ -1,0 +1,362 @@
+"""Subsidy standards, policy settings, claims and their append-only history."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from certificates.models import LevelCertificate, TrainingCertificate
+from core.identity import validate_resident_id
+from reference.models import Bureau, City, Level, Occupation
+from trainees.models import Trainee
+
+POLICY_START = datetime.date(2023, 9, 16)  # 本实施方案自2023年9月16日起施行
+
+
+class PolicySettings(models.Model):
+    """The switches of the claim rules that provincial staff may change. One row (pk=1)."""
+
+    annual_limit = models.PositiveSmallIntegerField(
+        _("claims per person per year"),
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text=_("每人每年可享受不超过3次"),
+    )
+    claim_window_months = models.PositiveSmallIntegerField(
+        _("claim window (months after the level certificate)"), default=12, validators=[MinValueValidator(1)]
+    )
+    lower_level_rule_enabled = models.BooleanField(
+        _("refuse a lower level after a higher level of the same occupation"), default=True
+    )
+    policy_start = models.DateField(_("policy in force from"), default=POLICY_START)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("policy settings")
+        verbose_name_plural = _("policy settings")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="subsidies_policysettings_singleton"),
+            models.CheckConstraint(
+                condition=Q(annual_limit__gte=1), name="subsidies_policysettings_annual_limit_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(claim_window_months__gte=1), name="subsidies_policysettings_window_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Policy settings"))
+
+    def save(self, *args, **kwargs):
+        self.pk = 1
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> PolicySettings:
+        obj, _created = cls.objects.get_or_create(pk=1)
+        return obj
+
+
+class SubsidyStandard(models.Model):
+    """补贴标准: the amount for an occupation and level, in force over a period.
+
+    Periods for one occupation and level never overlap: ``clean()`` says so in words, and the
+    database refuses it too (an exclusion constraint on PostgreSQL, a trigger on SQLite; see
+    migration 0002).
+    """
+
+    occupation = models.ForeignKey(
+        Occupation, verbose_name=_("occupation"), on_delete=models.PROTECT, related_name="standards"
+    )
+    level = models.CharField(_("level"), max_length=12, choices=Level.choices)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(
+        _("effective to"), null=True, blank=True, help_text=_("Inclusive; blank while in force.")
+    )
+    is_demonstration = models.BooleanField(
+        _("demonstration value"),
+        default=False,
+        help_text=_("Not the official table (附件2): a placeholder to be replaced."),
+    )
+    source = models.CharField(_("source"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("subsidy standard")
+        verbose_name_plural = _("subsidy standards")
+        ordering = ["occupation", "level", "effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="subsidies_subsidystandard_amount_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True) | Q(effective_to__gte=F("effective_from")),
+                name="subsidies_subsidystandard_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.occupation} {self.get_level_display()} {self.amount}"
+
+    def overlapping(self):
+        qs = SubsidyStandard.objects.filter(occupation_id=self.occupation_id, level=self.level)
+        if self.pk:
+            qs = qs.exclude(pk=self.pk)
+        if self.effective_to is not None:
+            qs = qs.filter(effective_from__lte=self.effective_to)
+        return qs.filter(Q(effective_to__isnull=True) | Q(effective_to__gte=self.effective_from))
+
+    def clean(self) -> None:
+        super().clean()
+        if self.occupation_id and self.level and self.effective_from and self.overlapping().exists():
+            raise ValidationError(
+                _("Another standard for this occupation and level is in force during this period."),
+                code="standard_overlap",
+            )
+
+    @classmethod
+    def in_force(cls, *, occupation_id: int, level: str, on: datetime.date) -> SubsidyStandard | None:
+        return (
+            cls.objects.filter(occupation_id=occupation_id, level=level, effective_from__lte=on)
+            .filter(Q(effective_to__isnull=True) | Q(effective_to__gte=on))
+            .first()
+        )
+
+
+class ClaimStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    APPROVED = "approved", _("Approved")
+    PAID = "paid", _("Paid")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+ACTIVE_CLAIM_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.APPROVED, ClaimStatus.PAID)
+_ACTIVE = Q(status__in=[s.value for s in ACTIVE_CLAIM_STATUSES])
+
+
+class ClaimBasis(models.TextChoices):
+    """申领依据: which of the trainee's cities makes the bureau the right one."""
+
+    HOUSEHOLD = "household", _("Household-registration city")
+    RESIDENCE = "residence", _("Usual-residence city")
+    EMPLOYMENT = "employment", _("Job-seeking or employment city")
+    SCHOOL = "school", _("School city (graduate in the graduation year)")
+
+
+class SubsidyClaim(models.Model):
+    """A claim for the training subsidy (职业培训补贴). Never deleted."""
+
+    trainee = models.ForeignKey(
+        Trainee, verbose_name=_("trainee"), on_delete=models.PROTECT, related_name="claims"
+    )
+    training_certificate = models.ForeignKey(
+        TrainingCertificate,
+        verbose_name=_("training certificate"),
+        on_delete=models.PROTECT,
+        related_name="claims",
+    )
+    level_certificate = models.ForeignKey(
+        LevelCertificate, verbose_name=_("level certificate"), on_delete=models.PROTECT, related_name="claims"
+    )
+    # Copied from the level certificate so the database can hold "one active claim per
+    # trainee, occupation and level" as a plain partial unique constraint.
+    occupation = models.ForeignKey(
+        Occupation, verbose_name=_("occupation"), on_delete=models.PROTECT, related_name="+"
+    )
+    level = models.CharField(_("level"), max_length=12, choices=Level.choices)
+    bureau = models.ForeignKey(
+        Bureau, verbose_name=_("bureau"), on_delete=models.PROTECT, related_name="claims"
+    )
+    basis = models.CharField(_("basis of claim"), max_length=12, choices=ClaimBasis.choices)
+    standard = models.ForeignKey(
+        SubsidyStandard, verbose_name=_("subsidy standard"), on_delete=models.PROTECT, related_name="claims"
+    )
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.SUBMITTED
+    )
+    claim_year = models.PositiveSmallIntegerField(
+        _("claim year"), help_text=_("Calendar year of submission, Asia/Shanghai.")
+    )
+    submitted_at = models.DateTimeField(_("submitted at"))
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reject_reason = models.TextField(_("reason for rejection"), blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True)
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    paid_amount = models.DecimalField(
+        _("amount paid (yuan)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    voucher_number = models.CharField(_("payment voucher number"), max_length=50, blank=True)
+    rule_results = models.JSONField(
+        _("rule check results"),
+        default=list,
+        blank=True,
+        help_text=_("The outcome of every rule at the last check: code, passed, message."),
+    )
+    rules_checked_at = models.DateTimeField(_("rules checked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("subsidy claim")
+        verbose_name_plural = _("subsidy claims")
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["trainee", "occupation", "level"],
+                condition=_ACTIVE,
+                name="subsidies_subsidyclaim_one_active_per_occupation_level",
+            ),
+            models.UniqueConstraint(
+                fields=["training_certificate"],
+                condition=_ACTIVE,
+                name="subsidies_subsidyclaim_one_active_per_training_certificate",
+            ),
+            models.UniqueConstraint(
+                fields=["level_certificate"],
+                condition=_ACTIVE,
+                name="subsidies_subsidyclaim_one_active_per_level_certificate",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="subsidies_subsidyclaim_amount_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(paid_amount__isnull=True) | Q(paid_amount__gte=0),
+                name="subsidies_subsidyclaim_paid_amount_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(reject_reason=""),
+                name="subsidies_subsidyclaim_rejected_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="paid")
+                | (Q(paid_on__isnull=False) & Q(paid_amount__isnull=False) & ~Q(voucher_number="")),
+                name="subsidies_subsidyclaim_paid_has_payment",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="submitted") | Q(status="withdrawn") | Q(decided_at__isnull=False),
+                name="subsidies_subsidyclaim_decided_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["trainee", "claim_year"], name="claim_trainee_year_idx"),
+            models.Index(fields=["bureau", "status"], name="claim_bureau_status_idx"),
+            models.Index(fields=["bureau", "decided_at"], name="claim_bureau_decided_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.trainee.name} {self.occupation} {self.get_level_display()}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_CLAIM_STATUSES
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("claim events are append-only")
+
+    def delete(self):
+        raise TypeError("claim events are append-only")
+
+
+class ClaimEvent(models.Model):
+    """One transition of a claim: who, when, from, to, why. Append-only."""
+
+    claim = models.ForeignKey(
+        SubsidyClaim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    at = models.DateTimeField(_("at"))
+    from_status = models.CharField(_("from"), max_length=10, choices=ClaimStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=10, choices=ClaimStatus.choices)
+    reason = models.TextField(_("reason"), blank=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("claim event")
+        verbose_name_plural = _("claim events")
+        ordering = ["claim", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.claim_id} {self.from_status or '-'} -> {self.to_status}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("claim events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("claim events are append-only")
+
+
+class ExternalSubsidyRecord(models.Model):
+    """Another vocational-training subsidy the person received (e.g. 技能提升补贴), imported.
+
+    It counts toward ``annual_limit`` in the year of its grant date. It is keyed by resident
+    ID, not by trainee: the person may never have trained in this programme.
+    """
+
+    resident_id = models.CharField(
+        _("resident ID number"), max_length=18, validators=[validate_resident_id], db_index=True
+    )
+    name = models.CharField(_("name"), max_length=50)
+    kind = models.CharField(_("kind of subsidy"), max_length=50)
+    grant_date = models.DateField(_("grant date"))
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)
+    city = models.ForeignKey(
+        City,
+        verbose_name=_("granting city"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reference_number = models.CharField(_("reference number"), max_length=50, blank=True)
+    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("other training subsidy received")
+        verbose_name_plural = _("other training subsidies received")
+        ordering = ["-grant_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resident_id", "kind", "grant_date"],
+                name="subsidies_externalsubsidyrecord_unique_grant",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="subsidies_externalsubsidyrecord_amount_non_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.kind} {self.grant_date}"
