@@ -8,6 +8,7 @@ the organisation link carries the scoping (a bureau sees its own city only).
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -85,6 +86,52 @@ class User(AbstractUser):
                 name="accounts_user_role_matches_organisation",
             ),
         ]
+
+    def clean(self) -> None:
+        """Say in words what ``accounts_user_role_matches_organisation`` refuses."""
+        super().clean()
+        errors: dict[str, ValidationError] = {}
+        needs = {
+            Role.BUREAU: "bureau",
+            Role.INSTITUTION: "institution",
+            Role.EVALUATOR: "evaluator",
+        }
+        allowed = {
+            "": set(),
+            Role.PROVINCIAL: {"bureau"},
+            Role.BUREAU: {"bureau"},
+            Role.INSTITUTION: {"institution"},
+            Role.EVALUATOR: {"evaluator"},
+            Role.TRAINEE: set(),
+        }.get(self.role, set())
+        required = needs.get(self.role)
+        if required and getattr(self, f"{required}_id") is None:
+            errors[required] = ValidationError(
+                _("This role must name its organisation."), code="role_needs_organisation"
+            )
+        for field in ("bureau", "institution", "evaluator"):
+            if field not in allowed and getattr(self, f"{field}_id") is not None:
+                errors[field] = ValidationError(
+                    _("This role does not belong to an organisation of this kind."),
+                    code="role_organisation_mismatch",
+                )
+        if (
+            "bureau" not in errors
+            and self.bureau_id is not None
+            and self.role in (Role.PROVINCIAL, Role.BUREAU)
+            and self.bureau.is_province != (self.role == Role.PROVINCIAL)
+        ):
+            errors["bureau"] = ValidationError(
+                _("Provincial staff belong to the provincial department; a reviewer to a city bureau."),
+                code="role_bureau_kind",
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def organisation(self):
+        """The bureau, institution or evaluation institution the user works for, if any."""
+        return self.bureau or self.institution or self.evaluator
 
     @property
     def is_provincial(self) -> bool:

@@ -1,0 +1,137 @@
+"""Users in the admin: the role and its organisation on the forms; permissions follow the role.
+
+Only superusers and provincial staff manage users. Provincial staff neither see nor set the
+superuser flag, groups or individual permissions (the role's group is assigned on save), and
+cannot change a superuser, so nobody can raise their own rights through this page.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User
+from accounts.services import user_set_role, user_sync_role_group
+
+ROLE_FIELDS = ("role", "bureau", "institution", "evaluator")
+
+
+class UserCreateForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username", *ROLE_FIELDS)
+
+
+class UserEditForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+
+
+def _may_manage_users(user) -> bool:
+    return user.is_active and (user.is_superuser or user.role == Role.PROVINCIAL)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreateForm
+    list_display = ("username", "full_name", "role", "organisation_display", "is_active", "last_login")
+    list_filter = (
+        "role",
+        "is_active",
+        "is_staff",
+        ("bureau", admin.RelatedOnlyFieldListFilter),
+        ("institution", admin.RelatedOnlyFieldListFilter),
+        ("evaluator", admin.RelatedOnlyFieldListFilter),
+    )
+    search_fields = (
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "bureau__name",
+        "institution__name",
+        "evaluator__name",
+    )
+    list_select_related = ("bureau", "institution", "evaluator")
+    ordering = ("role", "username")
+    readonly_fields = ("linked_trainee", "last_login", "date_joined")
+
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
+        (
+            _("Role and organisation"),
+            {
+                "fields": ROLE_FIELDS,
+                "description": _(
+                    "Bureau reviewers name their city bureau, provincial staff the provincial "
+                    "department; institution and evaluation staff name their institution."
+                ),
+            },
+        ),
+    )
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return self.add_fieldsets
+        permissions = ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")
+        if not request.user.is_superuser:
+            permissions = ("is_active",)
+        return (
+            (None, {"fields": ("username", "password")}),
+            (_("Personal info"), {"fields": ("first_name", "last_name", "email")}),
+            (_("Role and organisation"), {"fields": (*ROLE_FIELDS, "linked_trainee")}),
+            (_("Permissions"), {"fields": permissions}),
+            (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+        )
+
+    @admin.display(description=_("name"))
+    def full_name(self, obj: User) -> str:
+        return obj.get_full_name()
+
+    @admin.display(description=_("organisation"))
+    def organisation_display(self, obj: User):
+        return obj.organisation or "-"
+
+    @admin.display(description=_("trainee record"))
+    def linked_trainee(self, obj: User):
+        trainee = getattr(obj, "trainee", None) if obj.pk else None
+        return trainee or "-"
+
+    # Who may manage users at all (the group permission is necessary, the role too).
+    def has_module_permission(self, request):
+        return _may_manage_users(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _may_manage_users(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request):
+        return _may_manage_users(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return _may_manage_users(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # Users act on claims and plans; deactivate them instead (is_active).
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # The role decides the organisation check, admin access and the permission group.
+        user_set_role(
+            user=obj,
+            role=obj.role,
+            bureau=obj.bureau,
+            institution=obj.institution,
+            evaluator=obj.evaluator,
+            actor=request.user,
+        )
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # The form may have rewritten the groups (superusers see the field); the role's
+        # group is not optional.
+        user_sync_role_group(user=form.instance)
