@@ -1,0 +1,63 @@
+"""Serializer fields shared by the API modules."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from core.identity import mask_resident_id
+
+# Set this key in a serializer's context to show full resident ID numbers: only where a
+# bureau's own work needs them (the claim detail for the claim's own bureau).
+REVEAL_RESIDENT_ID = "reveal_resident_id"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "description": "Resident ID number; masked (330102********1234) except to the trainee "
+        "themselves and on a claim detail for the claim's own bureau.",
+        "example": "330102********1234",
+    }
+)
+class ResidentIdField(serializers.Field):
+    """A trainee's resident ID number, masked unless the requester may see it in full.
+
+    ``trainee_attr`` is the dotted path from the serialized object to the trainee
+    (``"trainee"`` on a claim or certificate; empty on a trainee itself).
+    """
+
+    def __init__(self, trainee_attr: str = "", **kwargs):
+        self.trainee_attr = trainee_attr
+        kwargs["source"] = "*"
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def _trainee(self, obj):
+        for name in filter(None, self.trainee_attr.split(".")):
+            obj = getattr(obj, name)
+        return obj
+
+    def reveal(self, trainee) -> bool:
+        if self.context.get(REVEAL_RESIDENT_ID):
+            return True
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        return bool(user is not None and user.is_authenticated and trainee.user_id == user.pk)
+
+    def to_representation(self, obj):
+        trainee = self._trainee(obj)
+        if trainee is None:
+            return None
+        if self.reveal(trainee):
+            return trainee.resident_id
+        return mask_resident_id(trainee.resident_id)
+
+
+class DisplayField(serializers.CharField):
+    """The human label of a choice field (``get_<field>_display``), read only."""
+
+    def __init__(self, choice_field: str, **kwargs):
+        kwargs["source"] = f"get_{choice_field}_display"
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
