@@ -183,7 +183,26 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "培训计划、证书与职业培训补贴申领",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components, so read-only fields (ids, masked numbers,
+    # statuses) are not offered as input and required output fields are marked required.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The error body {"code", "message", "detail"} on every operation (core/api_schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api_schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "LevelEnum": "reference.models.Level.choices",
+        "PlanStatusEnum": "institutions.models.PlanStatus.choices",
+        "ClaimStatusEnum": "subsidies.models.ClaimStatus.choices",
+        "CompletionResultEnum": "trainees.models.CompletionResult.choices",
+        "ReportJobStatusEnum": "reports.models.JobStatus.choices",
+    },
 }
+# Failed API logins (POST /api/v1/auth/token/) allowed per username and address within the
+# window before that pair is refused with 429 (core/api_throttles.py).
+API_LOGIN_FAILURE_LIMIT = env.int("API_LOGIN_FAILURE_LIMIT", default=5)
+API_LOGIN_FAILURE_WINDOW = env.int("API_LOGIN_FAILURE_WINDOW", default=15 * 60)
 
 LOGGING = {
     "version": 1,
