@@ -1,0 +1,388 @@
+"""The claim rules of SPEC.md, one small function each (hypha's ``permissions_map`` shape).
+
+Every rule is registered under its stable code and returns ``None`` when the claim passes it
+or a translatable message when it fails. :func:`run_rules` runs them all and returns every
+result, pass and fail, so the admin can show the whole check and a refusal names every
+failed rule, not only the first.
+
+A rule reads what it needs from a :class:`ClaimContext`. Queries the rules share (the
+trainee's active claims, the standard in force) are cached on the context, so a check costs
+the same small, fixed number of queries however long the history is.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from certificates.models import LevelCertificate, TrainingCertificate
+from institutions.models import ListingStatus, PlanStatus
+from reference.models import Bureau, Level
+from subsidies.models import (
+    ACTIVE_CLAIM_STATUSES,
+    ClaimBasis,
+    ExternalSubsidyRecord,
+    PolicySettings,
+    SubsidyClaim,
+    SubsidyStandard,
+)
+from trainees.models import Trainee, TraineeCategory
+
+# Stable codes, in the order of SPEC.md's table (the order results are reported in).
+MISSING_CERTIFICATES = "missing_certificates"
+CERTIFICATE_MISMATCH = "certificate_mismatch"
+CERTIFICATE_ALREADY_USED = "certificate_already_used"
+INSTITUTION_NOT_LISTED = "institution_not_listed"
+EVALUATOR_NOT_LISTED = "evaluator_not_listed"
+BEFORE_POLICY_START = "before_policy_start"
+ANNUAL_LIMIT = "annual_limit"
+DUPLICATE_OCCUPATION_LEVEL = "duplicate_occupation_level"
+LOWER_LEVEL_AFTER_HIGHER = "lower_level_after_higher"
+WRONG_BUREAU = "wrong_bureau"
+NO_STANDARD = "no_standard"
+CLAIM_WINDOW_CLOSED = "claim_window_closed"
+
+# Judged at submission only (SPEC.md, "Claim window"); approval skips them.
+SUBMISSION_ONLY = frozenset({CLAIM_WINDOW_CLOSED})
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    code: str
+    passed: bool
+    message: str = ""
+    # A rule that cannot be judged because what it reads is missing (no certificate):
+    # it neither passes nor fails, and the failure that explains why is reported instead.
+    skipped: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "passed": self.passed, "skipped": self.skipped, "message": self.message}
+
+
+class Skip(Exception):
+    """Raised inside a rule when its inputs are missing; another rule reports that."""
+
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    """The same day ``months`` later; the month's last day where that day does not exist.
+
+    2024-02-29 + 12 months -> 2025-02-28; 2024-01-31 + 1 month -> 2024-02-29.
+    """
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def claim_window_end(issued_on: datetime.date, months: int) -> datetime.date:
+    """The last day (inclusive) on which a claim on a certificate issued on ``issued_on`` may be filed."""
+    return add_months(issued_on, months)
+
+
+def claim_basis(*, trainee: Trainee, bureau: Bureau | None, year: int) -> str | None:
+    """申领依据: why ``bureau`` is the right one for ``trainee`` in ``year``; None if it is not.
+
+    可向户籍地、常住地、求职就业地人社保部门申领职业培训补贴，毕业年度毕业生向学校所在地人社保部门申领补贴。
+    """
+    if bureau is None or bureau.kind != Bureau.Kind.CITY or bureau.city is None:
+        return None
+    if not bureau.city.in_zhejiang:  # 我省行政区域内
+        return None
+    if is_graduate_in_graduation_year(trainee, year):
+        return ClaimBasis.SCHOOL if trainee.school_city_id == bureau.city_id else None
+    for basis, city_id in (
+        (ClaimBasis.HOUSEHOLD, trainee.household_city_id),
+        (ClaimBasis.RESIDENCE, trainee.residence_city_id),
+        (ClaimBasis.EMPLOYMENT, trainee.employment_city_id),
+    ):
+        if city_id is not None and city_id == bureau.city_id:
+            return basis
+    return None
+
+
+def is_graduate_in_graduation_year(trainee: Trainee, year: int) -> bool:
+    return trainee.category == TraineeCategory.GRADUATE and trainee.graduation_year == year
+
+
+@dataclass
+class ClaimContext:
+    """Everything the rules read about one (prospective) claim."""
+
+    trainee: Trainee
+    training_certificate: TrainingCertificate | None
+    level_certificate: LevelCertificate | None
+    bureau: Bureau | None
+    today: datetime.date  # the submission date (Asia/Shanghai)
+    year: int  # the claim year: the calendar year of submission
+    settings: PolicySettings
+    claim: SubsidyClaim | None = None  # the claim being re-checked; excluded from counts
+    at_submission: bool = True
+    cache: dict = field(default_factory=dict)
+
+    @cached_property
+    def other_active_claims(self) -> list[dict]:
+        """The trainee's active claims in every city, except the one being checked.
+
+        One query; a person has at most a few active claims a year, and only the columns
+        the rules compare are fetched.
+        """
+        qs = SubsidyClaim.objects.filter(
+            trainee_id=self.trainee.pk, status__in=[s.value for s in ACTIVE_CLAIM_STATUSES]
+        )
+        if self.claim is not None and self.claim.pk:
+            qs = qs.exclude(pk=self.claim.pk)
+        return list(qs.values("id", "occupation_id", "level", "claim_year"))
+
+    @cached_property
+    def standard(self) -> SubsidyStandard | None:
+        cert = self.level_certificate
+        if cert is None:
+            return None
+        return SubsidyStandard.in_force(occupation_id=cert.occupation_id, level=cert.level, on=cert.issued_on)
+
+    @cached_property
+    def basis(self) -> str | None:
+        return claim_basis(trainee=self.trainee, bureau=self.bureau, year=self.year)
+
+    def require_certificates(self) -> tuple[TrainingCertificate, LevelCertificate]:
+        if self.training_certificate is None or self.level_certificate is None:
+            raise Skip
+        return self.training_certificate, self.level_certificate
+
+    def require_level_certificate(self) -> LevelCertificate:
+        if self.level_certificate is None:
+            raise Skip
+        return self.level_certificate
+
+
+Rule = Callable[[ClaimContext], Any]
+RULES: dict[str, Rule] = {}
+
+
+def rule(code: str) -> Callable[[Rule], Rule]:
+    """Register a rule under its stable code. The function returns None (pass) or a message."""
+
+    def register(fn: Rule) -> Rule:
+        if code in RULES:
+            raise ValueError(f"rule {code!r} registered twice")
+        fn.code = code
+        RULES[code] = fn
+        return fn
+
+    return register
+
+
+@rule(MISSING_CERTIFICATES)
+def missing_certificates(ctx: ClaimContext):
+    """完成规定的学时和内容，且取得培训合格证书和相应专业技术等级证书的人员.
+
+    The claimant holds both a training certificate and a level certificate.
+    """
+    if ctx.training_certificate is None or ctx.level_certificate is None:
+        return _(
+            "Both a training certificate and the matching level certificate are required "
+            "(取得培训合格证书和相应专业技术等级证书)."
+        )
+    if (
+        ctx.training_certificate.trainee_id != ctx.trainee.pk
+        or ctx.level_certificate.trainee_id != ctx.trainee.pk
+    ):
+        return _("The claimant does not hold the certificates the claim names.")
+    return None
+
+
+@rule(CERTIFICATE_MISMATCH)
+def certificate_mismatch(ctx: ClaimContext):
+    """取得培训合格证书和相应专业技术等级证书: the two certificates are for the same person,
+    occupation and level."""
+    training, level = ctx.require_certificates()
+    if (
+        training.trainee_id != level.trainee_id
+        or training.occupation_id != level.occupation_id
+        or training.level != level.level
+    ):
+        return _(
+            "The training certificate and the level certificate name different trainees, "
+            "occupations or levels."
+        )
+    return None
+
+
+@rule(CERTIFICATE_ALREADY_USED)
+def certificate_already_used(ctx: ClaimContext):
+    """同一职业同一等级不可重复享受: a certificate backs at most one active claim."""
+    training, level = ctx.require_certificates()
+    qs = SubsidyClaim.objects.filter(
+        Q(training_certificate_id=training.pk) | Q(level_certificate_id=level.pk),
+        status__in=[s.value for s in ACTIVE_CLAIM_STATUSES],
+    )
+    if ctx.claim is not None and ctx.claim.pk:
+        qs = qs.exclude(pk=ctx.claim.pk)
+    if qs.exists():
+        return _("A certificate of this claim already backs another claim.")
+    return None
+
+
+@rule(INSTITUTION_NOT_LISTED)
+def institution_not_listed(ctx: ClaimContext):
+    """培训工作由纳入人力资源社会保障部培训机构目录的我省相关培训机构负责.
+
+    The institution was listed (not suspended or removed) throughout the plan's dates, and
+    the training ran under an accepted (备案) plan.
+    """
+    training, _level = ctx.require_certificates()
+    plan = training.plan
+    if plan.status != PlanStatus.ACCEPTED:
+        return _("The training did not run under an accepted training plan.")
+    if not training.institution.listed_throughout(plan.start_date, plan.end_date):
+        return _(
+            "The training institution was not on the catalogue, or was suspended, while the "
+            "training ran (纳入人力资源社会保障部培训机构目录)."
+        )
+    return None
+
+
+@rule(EVALUATOR_NOT_LISTED)
+def evaluator_not_listed(ctx: ClaimContext):
+    """由纳入人力资源社会保障部目录的相关评价机构负责: the level certificate was issued by a
+    catalogued evaluation institution on its issue date."""
+    level = ctx.require_level_certificate()
+    if level.evaluator.status_on(level.issued_on) != ListingStatus.LISTED:
+        return _(
+            "The level certificate was not issued by a catalogued evaluation institution "
+            "(纳入人力资源社会保障部目录的相关评价机构)."
+        )
+    return None
+
+
+@rule(BEFORE_POLICY_START)
+def before_policy_start(ctx: ClaimContext):
+    """本实施方案自2023年9月16日起施行: the level certificate was issued on or after the start."""
+    level = ctx.require_level_certificate()
+    if level.issued_on < ctx.settings.policy_start:
+        return _("The level certificate was issued before the programme came into force (%(start)s).") % {
+            "start": ctx.settings.policy_start.isoformat()
+        }
+    return None
+
+
+@rule(ANNUAL_LIMIT)
+def annual_limit(ctx: ClaimContext):
+    """每人每年可享受不超过3次.
+
+    Counts the person's active claims of the claim year in every city and the other
+    vocational-training subsidies imported for the person, in the year of their grant date.
+    """
+    claims = sum(1 for c in ctx.other_active_claims if c["claim_year"] == ctx.year)
+    external = ExternalSubsidyRecord.objects.filter(
+        resident_id=ctx.trainee.resident_id, grant_date__year=ctx.year
+    ).count()
+    limit = ctx.settings.annual_limit
+    if claims + external >= limit:
+        return _(
+            "The trainee already has %(count)s training subsidies in %(year)s; at most %(limit)s a "
+            "year (每人每年可享受不超过%(limit)s次)."
+        ) % {"count": claims + external, "year": ctx.year, "limit": limit}
+    return None
+
+
+@rule(DUPLICATE_OCCUPATION_LEVEL)
+def duplicate_occupation_level(ctx: ClaimContext):
+    """同一职业同一等级不可重复享受: one active claim per occupation and level, ever."""
+    level = ctx.require_level_certificate()
+    if any(
+        c["occupation_id"] == level.occupation_id and c["level"] == level.level
+        for c in ctx.other_active_claims
+    ):
+        return _(
+            "The trainee already has a claim for this occupation and level (同一职业同一等级不可重复享受)."
+        )
+    return None
+
+
+@rule(LOWER_LEVEL_AFTER_HIGHER)
+def lower_level_after_higher(ctx: ClaimContext):
+    """Zhejiang's general training-subsidy practice (reference-data.md): after a subsidy for a
+    higher level of an occupation, none for a lower level of it. A switch in the policy
+    settings."""
+    if not ctx.settings.lower_level_rule_enabled:
+        return None
+    level = ctx.require_level_certificate()
+    rank = Level.rank(level.level)
+    if any(
+        c["occupation_id"] == level.occupation_id and Level.rank(c["level"]) > rank
+        for c in ctx.other_active_claims
+    ):
+        return _("The trainee already has a claim for a higher level of this occupation.")
+    return None
+
+
+@rule(WRONG_BUREAU)
+def wrong_bureau(ctx: ClaimContext):
+    """可向户籍地、常住地、求职就业地人社保部门申领职业培训补贴，毕业年度毕业生向学校所在地人社保部门申领补贴.
+
+    The bureau is a city bureau of Zhejiang at the household, residence or employment city;
+    a graduate in the graduation year claims at the school's city instead.
+    """
+    if ctx.basis is not None:
+        return None
+    if is_graduate_in_graduation_year(ctx.trainee, ctx.year):
+        return _(
+            "A graduate in the graduation year claims at the bureau of the school's city "
+            "(毕业年度毕业生向学校所在地人社保部门申领补贴)."
+        )
+    return _(
+        "Claim at the bureau of the household-registration, usual-residence or employment city "
+        "in Zhejiang (可向户籍地、常住地、求职就业地人社保部门申领)."
+    )
+
+
+@rule(NO_STANDARD)
+def no_standard(ctx: ClaimContext):
+    """公布各职业（工种）不同级次补贴标准: a standard is in force for the occupation and level on
+    the level certificate's issue date."""
+    ctx.require_level_certificate()
+    if ctx.standard is None:
+        return _(
+            "No subsidy standard was in force for this occupation and level on the certificate's issue date."
+        )
+    return None
+
+
+@rule(CLAIM_WINDOW_CLOSED)
+def claim_window_closed(ctx: ClaimContext):
+    """Cities' rules (reference-data.md): claim within N months (12 by default) of the level
+    certificate's issue date, the last day included."""
+    level = ctx.require_level_certificate()
+    last_day = claim_window_end(level.issued_on, ctx.settings.claim_window_months)
+    if ctx.today > last_day:
+        return _("The claim window closed on %(last_day)s (%(months)s months after the certificate).") % {
+            "last_day": last_day.isoformat(),
+            "months": ctx.settings.claim_window_months,
+        }
+    return None
+
+
+def run_rules(ctx: ClaimContext) -> list[RuleResult]:
+    """Run every registered rule and return every result, in the order of SPEC.md's table."""
+    results = []
+    for code, fn in RULES.items():
+        if not ctx.at_submission and code in SUBMISSION_ONLY:
+            continue
+        try:
+            message = fn(ctx)
+        except Skip:
+            results.append(RuleResult(code=code, passed=False, skipped=True))
+            continue
+        results.append(RuleResult(code=code, passed=message is None, message=str(message or "")))
+    return results
+
+
+def failures(results: list[RuleResult]) -> list[RuleResult]:
+    return [r for r in results if not r.passed and not r.skipped]
