@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -161,6 +162,16 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=35 * 60)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
+# Reports (reports/tasks.py): last month's claims filing report for every city bureau on the
+# 1st at 02:00 (Asia/Shanghai, CELERY_TIMEZONE); and an hourly sweep of lost report jobs.
+CELERY_BEAT_SCHEDULE["reports-monthly-claims"] = {
+    "task": "reports.tasks.schedule_monthly_reports",
+    "schedule": crontab(minute=0, hour=2, day_of_month=1),
+}
+CELERY_BEAT_SCHEDULE["reports-fail-stale"] = {
+    "task": "reports.tasks.fail_stale_reports",
+    "schedule": 60 * 60,
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

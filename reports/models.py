@@ -72,7 +72,19 @@ class ReportJob(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="done") | ~Q(file=""), name="reports_reportjob_done_has_file"
             ),
+            # The monthly schedule files each bureau's report once, even if beat fires twice.
+            models.UniqueConstraint(
+                fields=["kind", "bureau", "period_kind", "period_start"],
+                condition=Q(requested_by__isnull=True),
+                name="reports_reportjob_one_scheduled_per_period",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.bureau} {self.period_start}–{self.period_end}"
+
+    def get_download_url(self) -> str:
+        """Where the finished file is served (to the bureau's users and provincial staff)."""
+        from django.urls import reverse
+
+        return reverse("reports:download", args=[self.pk])

@@ -1,0 +1,57 @@
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from reports.models import ReportJob
+from reports.periods import Period
+from subsidies.models import ClaimStatus
+from subsidies.tests.factories import SubsidyClaimFactory
+from trainees.tests.factories import TraineeFactory
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def local(*args) -> datetime.datetime:
+    """An aware datetime in Zhejiang local time."""
+    return datetime.datetime(*args, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def make_claim(hangzhou_bureau):
+    """``make_claim(decided_at=..., status=..., bureau=..., **trainee_fields)``."""
+
+    def make(*, decided_at, status=ClaimStatus.APPROVED, bureau=None, **trainee_fields):
+        bureau = bureau or hangzhou_bureau
+        trainee = TraineeFactory(household_city=bureau.city, **trainee_fields)
+        return SubsidyClaimFactory(
+            level_certificate__assessment__training_certificate__enrolment__trainee=trainee,
+            bureau=bureau,
+            status=status,
+            submitted_at=decided_at - datetime.timedelta(days=3),
+            decided_at=decided_at,
+        )
+
+    return make
+
+
+@pytest.fixture
+def make_job(db):
+    def make(*, bureau, kind="claims", period_kind="month", day=datetime.date(2024, 5, 1), requested_by=None):
+        period = Period.containing(period_kind, day)
+        return ReportJob.objects.create(
+            kind=kind,
+            bureau=bureau,
+            period_kind=period.kind,
+            period_start=period.start,
+            period_end=period.end,
+            requested_by=requested_by,
+        )
+
+    return make
