@@ -5,8 +5,11 @@ from rest_framework.routers import SimpleRouter
 
 from accounts.api import MeView, TokenView
 from core.api import not_found_view
+from institutions.api import PlanViewSet, PublicPlanViewSet
 
 router = SimpleRouter()
+router.register("plans", PlanViewSet, basename="plan")
+router.register("public/plans", PublicPlanViewSet, basename="public-plan")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

@@ -198,6 +198,7 @@ SPECTACULAR_SETTINGS = {
     # statuses) are not offered as input and required output fields are marked required.
     "COMPONENT_SPLIT_REQUEST": True,
     # The error body {"code", "message", "detail"} on every operation (core/api_schema.py).
+    "PREPROCESSING_HOOKS": ["core.api_schema.only_api_paths"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api_schema.add_error_responses",

@@ -61,3 +61,22 @@ class DisplayField(serializers.CharField):
         kwargs["source"] = f"get_{choice_field}_display"
         kwargs["read_only"] = True
         super().__init__(**kwargs)
+
+
+class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A related object by id, looked up only among the rows the requester may see.
+
+    ``scope(user)`` is the owning app's ``*_visible_to`` selector. An id outside the scope
+    gets the same "does not exist" answer as an id that does not exist, so input fields
+    cannot be used to probe for other people's records either.
+    """
+
+    def __init__(self, *, model, scope, **kwargs):
+        self.scope = scope
+        # The queryset is only a type hint for the schema; ``get_queryset`` does the lookup.
+        kwargs["queryset"] = model.objects.none()
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        return self.scope(getattr(request, "user", None))

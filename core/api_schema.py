@@ -108,6 +108,14 @@ _WRITE_METHODS = {"post", "put", "patch", "delete"}
 _METHODS = _WRITE_METHODS | {"get", "head", "options", "trace"}
 
 
+def only_api_paths(endpoints):
+    """drf-spectacular preprocessing hook: the published schema is the API under /api/v1/.
+
+    Other DRF views (the admin's report download at /reports/...) are not part of it.
+    """
+    return [endpoint for endpoint in endpoints if endpoint[0].startswith("/api/v1/")]
+
+
 def _error_response(code: str) -> dict:
     schema = BAD_REQUEST_SCHEMA if code == "400" else ERROR_REF
     return {"description": _DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
@@ -135,6 +143,11 @@ def add_error_responses(result, generator, request, public):
                 if has_body:
                     codes.append("415")
             for code in codes:
-                responses.setdefault(code, _error_response(code))
+                # Fill in a response a view declared without a body (``404: None``) too.
+                existing = responses.get(code, {})
+                if "content" not in existing:
+                    responses[code] = _error_response(code)
+                    if existing.get("description"):
+                        responses[code]["description"] = existing["description"]
             operation["responses"] = dict(sorted(responses.items()))
     return result
