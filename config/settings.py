@@ -32,6 +32,14 @@ def _bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
 
 
+def _redact(raw: str) -> str:
+    """The URL without its password, for error messages."""
+    parsed = urlparse(raw)
+    if parsed.password:
+        return raw.replace(f":{parsed.password}@", ":***@", 1)
+    return raw
+
+
 def _url(name: str, schemes: set[str], default: str = "") -> str:
     raw = env.str(name, default=default).strip()
     if not raw:
@@ -39,8 +47,34 @@ def _url(name: str, schemes: set[str], default: str = "") -> str:
     parsed = urlparse(raw)
     if parsed.scheme not in schemes:
         raise ImproperlyConfigured(
-            f"{name} must be a URL with scheme {' or '.join(sorted(schemes))}, got {raw!r}"
+            f"{name} must be a URL with scheme {' or '.join(sorted(schemes))}, got {_redact(raw)!r}"
         )
+    try:
+        parsed.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has a port that is not a number: {_redact(raw)!r}") from None
+    return raw
+
+
+def _database(raw: str) -> dict:
+    try:
+        config = env.db_url_config(raw)
+    except Exception as exc:  # django-environ raises several types on bad URLs
+        raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from exc
+    if not config.get("NAME"):
+        raise ImproperlyConfigured(f"DATABASE_URL names no database: {_redact(raw)!r}")
+    return config
+
+
+def _redis(raw: str) -> str:
+    if not raw:
+        return ""
+    parsed = urlparse(raw)
+    if not parsed.hostname:
+        raise ImproperlyConfigured(f"REDIS_URL names no host: {_redact(raw)!r}")
+    db = parsed.path.strip("/")
+    if db and not db.isdigit():
+        raise ImproperlyConfigured(f"REDIS_URL database must be a number, got {db!r} in {_redact(raw)!r}")
     return raw
 
 
@@ -73,6 +107,7 @@ INSTALLED_APPS = [
     "certificates",
     "subsidies",
     "reports",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -107,10 +142,7 @@ TEMPLATES = [
 
 _database_url = _url("DATABASE_URL", {"sqlite", "postgres", "postgresql", "pgsql"}, default="")
 if _database_url:
-    try:
-        DATABASES = {"default": env.db_url_config(_database_url)}
-    except Exception as exc:  # django-environ raises several types on bad URLs
-        raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from exc
+    DATABASES = {"default": _database(_database_url)}
 else:
     DATABASES = {
         "default": {
@@ -143,7 +175,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else 
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
-REDIS_URL = _url("REDIS_URL", {"redis", "rediss"}, default="")
+REDIS_URL = _redis(_url("REDIS_URL", {"redis", "rediss"}, default=""))
 
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
