@@ -32,6 +32,16 @@ def _bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
 
 
+def _int(name: str, default: int) -> int:
+    raw = env.str(name, default="").strip()
+    if raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {raw!r}") from None
+
+
 def _redact(raw: str) -> str:
     """The URL without its password, for error messages."""
     parsed = urlparse(raw)
@@ -189,8 +199,8 @@ CELERY_TASK_ALWAYS_EAGER = _bool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS_U
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=30 * 60)
-CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=35 * 60)
+CELERY_TASK_SOFT_TIME_LIMIT = _int("CELERY_TASK_SOFT_TIME_LIMIT", default=30 * 60)
+CELERY_TASK_TIME_LIMIT = _int("CELERY_TASK_TIME_LIMIT", default=35 * 60)
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
@@ -245,8 +255,8 @@ SPECTACULAR_SETTINGS = {
 }
 # Failed API logins (POST /api/v1/auth/token/) allowed per username and address within the
 # window before that pair is refused with 429 (core/api_throttles.py).
-API_LOGIN_FAILURE_LIMIT = env.int("API_LOGIN_FAILURE_LIMIT", default=5)
-API_LOGIN_FAILURE_WINDOW = env.int("API_LOGIN_FAILURE_WINDOW", default=15 * 60)
+API_LOGIN_FAILURE_LIMIT = _int("API_LOGIN_FAILURE_LIMIT", default=5)
+API_LOGIN_FAILURE_WINDOW = _int("API_LOGIN_FAILURE_WINDOW", default=15 * 60)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,97 @@
+"""Settings come from the environment; a malformed value stops start-up with a message that
+names the variable (and never prints a password)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+PROBE = (
+    "import json, django; django.setup(); from django.conf import settings as s; "
+    "print(json.dumps({'engine': s.DATABASES['default']['ENGINE'], 'name': str(s.DATABASES['default']['NAME']), "
+    "'cache': s.CACHES['default']['BACKEND'], 'broker': s.CELERY_BROKER_URL, 'eager': s.CELERY_TASK_ALWAYS_EAGER, "
+    "'debug': s.DEBUG}))"
+)
+VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "DEBUG",
+    "SECRET_KEY",
+    "REQUIRE_SERVICES",
+    "CELERY_TASK_ALWAYS_EAGER",
+    "CELERY_TASK_SOFT_TIME_LIMIT",
+)
+
+
+def _start(**env_vars):
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env.update(env_vars)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_without_variables_the_system_uses_sqlite_and_runs_tasks_in_process():
+    result = _start()
+    assert result.returncode == 0, result.stderr
+    assert '"engine": "django.db.backends.sqlite3"' in result.stdout
+    assert '"broker": "memory://"' in result.stdout
+    assert '"eager": true' in result.stdout
+
+
+def test_database_url_switches_to_postgresql_and_redis_url_to_redis():
+    result = _start(
+        DATABASE_URL="postgres://app@db.example:5432/dte", REDIS_URL="redis://cache.example:6379/2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"engine": "django.db.backends.postgresql"' in result.stdout
+    assert '"name": "dte"' in result.stdout
+    assert '"cache": "django.core.cache.backends.redis.RedisCache"' in result.stdout
+    assert '"broker": "redis://cache.example:6379/2"' in result.stdout
+    assert '"eager": false' in result.stdout
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("DATABASE_URL", "mysql://app@db/dte"),
+        ("DATABASE_URL", "not a url"),
+        ("DATABASE_URL", "postgres://app:secret@db:port/dte"),
+        ("DATABASE_URL", "postgres://app@db/"),
+        ("REDIS_URL", "http://cache:6379/0"),
+        ("REDIS_URL", "redis://"),
+        ("REDIS_URL", "redis://cache:63x9/0"),
+        ("REDIS_URL", "redis://cache:6379/zero"),
+        ("DEBUG", "maybe"),
+        ("REQUIRE_SERVICES", "sometimes"),
+        ("CELERY_TASK_SOFT_TIME_LIMIT", "ten minutes"),
+    ],
+)
+def test_a_malformed_value_stops_start_up_naming_the_variable(variable, value):
+    result = _start(**{variable: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert variable in last_line, last_line
+    assert "secret" not in result.stderr
+
+
+def test_debug_off_requires_a_secret_key():
+    result = _start(DEBUG="0")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr.strip().splitlines()[-1]
+    assert _start(DEBUG="0", SECRET_KEY="x" * 50).returncode == 0
+
+
+def test_language_time_zone_and_aware_datetimes():
+    assert settings.LANGUAGE_CODE == "zh-hans"
+    assert settings.TIME_ZONE == "Asia/Shanghai"
+    assert settings.USE_TZ is True
