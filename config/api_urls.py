@@ -4,12 +4,23 @@ from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from accounts.api import MeView, TokenView
+from certificates.api import LevelAssessmentViewSet, LevelCertificateViewSet, TrainingCertificateViewSet
 from core.api import not_found_view
 from institutions.api import PlanViewSet, PublicPlanViewSet
+from reports.api import ReportJobViewSet
+from subsidies.api import ClaimViewSet
+from trainees.api import EnrolmentViewSet, TraineeViewSet
 
 router = SimpleRouter()
 router.register("plans", PlanViewSet, basename="plan")
 router.register("public/plans", PublicPlanViewSet, basename="public-plan")
+router.register("trainees", TraineeViewSet, basename="trainee")
+router.register("enrolments", EnrolmentViewSet, basename="enrolment")
+router.register("training-certificates", TrainingCertificateViewSet, basename="training-certificate")
+router.register("level-assessments", LevelAssessmentViewSet, basename="level-assessment")
+router.register("level-certificates", LevelCertificateViewSet, basename="level-certificate")
+router.register("claims", ClaimViewSet, basename="claim")
+router.register("reports", ReportJobViewSet, basename="report")
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

@@ -1,0 +1,285 @@
+"""Subsidy claims over the API.
+
+A trainee submits a claim (both certificates and the bureau), lists and reads their own,
+and withdraws one while it is unreviewed. A bureau lists the claims filed to it, approves,
+rejects with a reason and records payment. Provincial staff read every claim and move none.
+
+The full resident ID number appears only to the trainee and on the claim detail read by
+the claim's own bureau (its reviewer checks the person against the certificates).
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from certificates.models import LevelCertificate, TrainingCertificate
+from certificates.selectors import level_certificates_visible_to, training_certificates_visible_to
+from core.api_fields import REVEAL_RESIDENT_ID, DisplayField, ResidentIdField, ScopedPrimaryKeyField
+from core.api_filters import IdFilter
+from core.api_permissions import BUREAU, PROVINCIAL, TRAINEE
+from core.api_schema import CLAIM_REFUSED_RESPONSE
+from core.api_views import ApiViewSet
+from reference.models import Bureau, Level
+from subsidies import services
+from subsidies.models import ClaimBasis, ClaimEvent, ClaimStatus, SubsidyClaim
+from subsidies.selectors import claim_events, claims_visible_to
+
+# -- serializers ------------------------------------------------------------------------------
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    trainee_name = serializers.CharField(source="trainee.name", read_only=True)
+    trainee_resident_id = ResidentIdField(trainee_attr="trainee")
+    training_certificate_number = serializers.CharField(source="training_certificate.number", read_only=True)
+    level_certificate_number = serializers.CharField(source="level_certificate.number", read_only=True)
+    occupation_name = serializers.CharField(source="occupation.name", read_only=True)
+    level_display = DisplayField("level")
+    bureau_name = serializers.CharField(source="bureau.name", read_only=True)
+    basis_display = DisplayField("basis")
+    status_display = DisplayField("status")
+
+    class Meta:
+        model = SubsidyClaim
+        fields = [
+            "id",
+            "trainee",
+            "trainee_name",
+            "trainee_resident_id",
+            "training_certificate",
+            "training_certificate_number",
+            "level_certificate",
+            "level_certificate_number",
+            "occupation",
+            "occupation_name",
+            "level",
+            "level_display",
+            "bureau",
+            "bureau_name",
+            "basis",
+            "basis_display",
+            "amount",
+            "status",
+            "status_display",
+            "claim_year",
+            "submitted_at",
+            "decided_at",
+            "reject_reason",
+            "withdrawn_at",
+            "paid_on",
+            "paid_amount",
+            "voucher_number",
+        ]
+        read_only_fields = fields
+
+
+class RuleResultSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    passed = serializers.BooleanField()
+    skipped = serializers.BooleanField(required=False)
+    message = serializers.CharField(allow_blank=True)
+
+
+class ClaimEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ClaimEvent
+        fields = ["at", "from_status", "to_status", "reason"]
+        read_only_fields = fields
+
+
+class ClaimDetailSerializer(ClaimSerializer):
+    """One claim with its rule results at the last check and its history."""
+
+    rule_results = RuleResultSerializer(many=True, read_only=True)
+    events = serializers.SerializerMethodField()
+
+    class Meta(ClaimSerializer.Meta):
+        fields = [*ClaimSerializer.Meta.fields, "rule_results", "rules_checked_at", "events"]
+        read_only_fields = fields
+
+    @extend_schema_field(ClaimEventSerializer(many=True))
+    def get_events(self, claim) -> list[dict]:
+        return ClaimEventSerializer(claim_events(claim), many=True).data
+
+
+class ClaimInputSerializer(serializers.Serializer):
+    """The claim: the trainee's two certificates and the bureau it is filed to.
+
+    A certificate may be left out (null): the claim is then refused naming
+    ``missing_certificates`` together with every other failed rule.
+    """
+
+    training_certificate = ScopedPrimaryKeyField(
+        model=TrainingCertificate,
+        scope=training_certificates_visible_to,
+        required=False,
+        allow_null=True,
+        default=None,
+        label=gettext_lazy("training certificate"),
+    )
+    level_certificate = ScopedPrimaryKeyField(
+        model=LevelCertificate,
+        scope=level_certificates_visible_to,
+        required=False,
+        allow_null=True,
+        default=None,
+        label=gettext_lazy("level certificate"),
+    )
+    bureau = serializers.PrimaryKeyRelatedField(queryset=Bureau.objects.all(), label=gettext_lazy("bureau"))
+
+
+class ClaimCheckSerializer(serializers.Serializer):
+    eligible = serializers.BooleanField()
+    rules = RuleResultSerializer(many=True)
+
+
+class RejectInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000, label=gettext_lazy("reason for rejection"))
+
+
+class PaymentInputSerializer(serializers.Serializer):
+    paid_on = serializers.DateField(label=gettext_lazy("paid on"))
+    amount = serializers.DecimalField(
+        max_digits=10, decimal_places=2, min_value=0, label=gettext_lazy("amount paid (yuan)")
+    )
+    voucher_number = serializers.CharField(max_length=50, label=gettext_lazy("payment voucher number"))
+
+
+# -- filters ----------------------------------------------------------------------------------
+
+
+class ClaimFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ClaimStatus.choices)
+    level = django_filters.ChoiceFilter(choices=Level.choices)
+    basis = django_filters.ChoiceFilter(choices=ClaimBasis.choices)
+    occupation = IdFilter(field_name="occupation_id")
+    bureau = IdFilter(field_name="bureau_id")
+    trainee = IdFilter(field_name="trainee_id")
+    claim_year = django_filters.NumberFilter(field_name="claim_year")
+    submitted_from = django_filters.DateFilter(field_name="submitted_at", lookup_expr="date__gte")
+    submitted_until = django_filters.DateFilter(field_name="submitted_at", lookup_expr="date__lte")
+
+    class Meta:
+        model = SubsidyClaim
+        fields: list[str] = []
+
+
+# -- views ------------------------------------------------------------------------------------
+
+CLAIM_READERS = frozenset({TRAINEE, BUREAU, PROVINCIAL})
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Claims the caller may see"),
+    retrieve=extend_schema(summary="One claim, with its rule results and history"),
+)
+class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Subsidy claims (补贴申领)."""
+
+    serializer_class = ClaimSerializer
+    filterset_class = ClaimFilter
+    ordering_fields = ["id", "submitted_at", "decided_at", "amount", "status"]
+    ordering = ["-submitted_at", "-id"]
+    action_roles = {
+        "list": CLAIM_READERS,
+        "retrieve": CLAIM_READERS,
+        "create": frozenset({TRAINEE}),
+        "check": frozenset({TRAINEE}),
+        "withdraw": frozenset({TRAINEE}),
+        "approve": frozenset({BUREAU}),
+        "reject": frozenset({BUREAU}),
+        "mark_paid": frozenset({BUREAU}),
+    }
+
+    def get_queryset(self):
+        return claims_visible_to(self.request.user).select_related(
+            "trainee", "training_certificate", "level_certificate", "occupation", "bureau"
+        )
+
+    def get_serializer_class(self):
+        return ClaimSerializer if self.action == "list" else ClaimDetailSerializer
+
+    def _detail(self, claim, code=status.HTTP_200_OK):
+        context = self.get_serializer_context()
+        user = self.request.user
+        # The reviewer of the bureau the claim was filed to checks the person against the
+        # certificates: the one reader besides the trainee who needs the full number.
+        if self.role == BUREAU and user.bureau_id is not None and claim.bureau_id == user.bureau_id:
+            context[REVEAL_RESIDENT_ID] = True
+        return Response(ClaimDetailSerializer(claim, context=context).data, status=code)
+
+    def _input(self, request):
+        data = ClaimInputSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        return data.validated_data
+
+    def retrieve(self, request, pk=None):
+        return self._detail(self.get_object())
+
+    @extend_schema(
+        summary="Submit a claim",
+        request=ClaimInputSerializer,
+        responses={201: ClaimDetailSerializer, 400: CLAIM_REFUSED_RESPONSE},
+    )
+    def create(self, request):
+        claim = services.claim_submit(
+            trainee=request.user.trainee, actor=request.user, **self._input(request)
+        )
+        return self._detail(claim, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Check a prospective claim against every rule, without submitting it",
+        request=ClaimInputSerializer,
+        responses={200: ClaimCheckSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def check(self, request):
+        results = services.claim_check(trainee=request.user.trainee, **self._input(request))
+        failed = [r for r in results if not r.passed and not r.skipped]
+        return Response(
+            ClaimCheckSerializer({"eligible": not failed, "rules": [r.as_dict() for r in results]}).data
+        )
+
+    @extend_schema(
+        summary="Withdraw an unreviewed claim", request=None, responses={200: ClaimDetailSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        return self._detail(services.claim_withdraw(claim=self.get_object(), actor=request.user))
+
+    @extend_schema(
+        summary="Approve a claim (the rules run again)",
+        request=None,
+        responses={200: ClaimDetailSerializer, 400: CLAIM_REFUSED_RESPONSE},
+    )
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        return self._detail(services.claim_approve(claim=self.get_object(), actor=request.user))
+
+    @extend_schema(
+        summary="Reject a claim with a reason",
+        request=RejectInputSerializer,
+        responses={200: ClaimDetailSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        claim = self.get_object()
+        data = RejectInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._detail(services.claim_reject(claim=claim, actor=request.user, **data.validated_data))
+
+    @extend_schema(
+        summary="Record the payment of an approved claim",
+        request=PaymentInputSerializer,
+        responses={200: ClaimDetailSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="mark-paid")
+    def mark_paid(self, request, pk=None):
+        claim = self.get_object()
+        data = PaymentInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._detail(services.claim_mark_paid(claim=claim, actor=request.user, **data.validated_data))
