@@ -218,7 +218,15 @@ def claim_submit(
         code = _rule_for_integrity_error(exc)
         if code is None:
             raise
-        raise ClaimIneligible([_rule_failure(code)]) from exc
+        # Check again now that the winner is committed, to name every rule it breaks;
+        # the constraint's own rule stands if the check cannot see why.
+        results = claim_check(
+            trainee=trainee,
+            training_certificate=training_certificate,
+            level_certificate=level_certificate,
+            bureau=bureau,
+        )
+        raise ClaimIneligible(results if rules.failures(results) else [_rule_failure(code)]) from exc
     return claim
 
 

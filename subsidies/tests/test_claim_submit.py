@@ -488,3 +488,31 @@ def test_a_reviewer_of_the_bureau_may_file_a_claim_for_a_trainee(
 ):
     training, level = certify(trainee)
     assert submit(trainee, training, level, actor=hangzhou_reviewer).submitted_by == hangzhou_reviewer
+
+
+# -- when the database, not the rules, says no ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("same_certificate", "expected"),
+    [(True, "certificate_already_used"), (False, "duplicate_occupation_level")],
+)
+def test_a_duplicate_the_rules_missed_is_refused_by_the_database_as_the_same_rule(
+    today, trainee, certify, submit, monkeypatch, same_certificate, expected
+):
+    """The partial unique constraints back the rules; a refusal there is a rule failure, not a 500."""
+    from subsidies import rules
+
+    monkeypatch.delitem(rules.RULES, "certificate_already_used")
+    monkeypatch.delitem(rules.RULES, "duplicate_occupation_level")
+    training, level = certify(trainee)
+    if same_certificate:
+        # An earlier claim on this certificate recorded under another occupation, so only
+        # the certificate constraint applies.
+        SubsidyClaimFactory(level_certificate=level, occupation=occupation(5))
+    else:
+        submit(trainee, *certify(trainee))
+    with pytest.raises(ClaimIneligible) as exc:
+        submit(trainee, training, level)
+    assert failed_codes(exc) == [expected]
+    assert SubsidyClaim.objects.count() == 1
