@@ -1,0 +1,729 @@
+"""Excel imports: read an .xlsx, check every row, report every error, then write everything
+or nothing.
+
+An import is declared as an :class:`ImportSpec`: its columns (each a small parser with the
+header printed on the template) and three hooks:
+
+* ``check_row(values, ctx)``: rules across the cells of one row (no database);
+* ``check_all(rows, ctx, errors)``: rules that need the database or several rows, run
+  inside the write transaction after ``lock(ctx)`` so what was checked is what is written;
+* ``write(rows, ctx)``: the writes, idempotent (update-or-create by natural keys), returning
+  an :class:`ImportResult`.
+
+:func:`run_import` drives it. The file is refused with a clear message and nothing changes
+when it is too large, not a real .xlsx (a renamed .txt or .xls, a password-protected file),
+has missing, renamed or unknown columns, too many rows, or any cell or row error. Errors
+are ``(row, column, message)`` with the Excel row number and the column's header.
+
+Why cells that hold numbers are refused in text columns: Excel turns a long digit string
+typed into a General cell into a float (``3.30102E+17``) and the last digits are lost
+for good; the only safe answer is "format the column as text and type it again".
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.errors import ApplicationError
+from core.identity import normalize_resident_id, validate_resident_id
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_ROWS = 100_000
+# A 10 MB .xlsx can inflate a hundredfold; refuse a zip bomb before parsing it.
+DEFAULT_MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
+
+
+def max_bytes() -> int:
+    return getattr(settings, "XLSX_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)
+
+
+def max_rows() -> int:
+    return getattr(settings, "XLSX_IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int  # the Excel row number; 0 for the whole file
+    column: str  # the column's header as printed on the template; "" for the whole row
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+class ImportRejected(ApplicationError):
+    """Nothing was written. ``detail = {"errors": [{"row", "column", "message"}], "error_count"}``."""
+
+    def __init__(self, code: str, message, errors: Sequence[RowError]):
+        errors = sorted(errors, key=lambda e: (e.row, e.column))
+        super().__init__(
+            code,
+            message,
+            {"errors": [e.as_dict() for e in errors], "error_count": len(errors)},
+        )
+        self.errors = list(errors)
+
+
+class CellError(Exception):
+    """A cell's value is not acceptable; the message is shown to the user."""
+
+
+class ErrorList:
+    def __init__(self):
+        self.items: list[RowError] = []
+
+    def add(self, row: int, column, message) -> None:
+        header = str(column.header) if isinstance(column, Column) else str(column or "")
+        self.items.append(RowError(row, header, str(message)))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+# --------------------------------------------------------------------------- columns
+
+
+def _normalise_header(text: Any) -> str:
+    value = str(text or "").strip().rstrip("*").strip()
+    value = value.replace("（", "(").replace("）", ")")
+    return re.sub(r"\s+", "", value).casefold()
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+class Column:
+    """One column of an import: a key in the row dict, a header and a parser.
+
+    ``aliases`` are further header texts accepted (older templates). The header is matched
+    in the active language, in Chinese and as the English msgid, so a file made from the
+    template in either language reads the same.
+    """
+
+    kind = "text"
+    text_format = False  # write the template column as text ("@")
+
+    def __init__(
+        self, key: str, header, *, required: bool = True, aliases: Sequence[str] = (), width: int = 16
+    ):
+        self.key = key
+        self.header = header
+        self.required = required
+        self.aliases = tuple(aliases)
+        self.width = width
+
+    def accepted_headers(self) -> set[str]:
+        texts = {str(self.header), *self.aliases}
+        # "en" has no catalogue, so it yields the msgid.
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                texts.add(str(self.header))
+        return {_normalise_header(t) for t in texts}
+
+    def parse(self, value: Any) -> Any:
+        if _is_blank(value):
+            if self.required:
+                raise CellError(_("This cell is required."))
+            return self.empty()
+        return self.convert(value)
+
+    def empty(self) -> Any:
+        return ""
+
+    def convert(self, value: Any) -> Any:
+        return value
+
+    def describe(self) -> str:
+        return _("text")
+
+    def choices_for_template(self) -> list[str] | None:
+        return None
+
+
+class TextColumn(Column):
+    """Text. ``strict``: a number in the cell is an error (identity and certificate numbers)."""
+
+    text_format = True
+
+    def __init__(self, key, header, *, max_length: int | None = None, strict: bool = False, **kwargs):
+        super().__init__(key, header, **kwargs)
+        self.max_length = max_length
+        self.strict = strict
+
+    def convert(self, value: Any) -> str:
+        if isinstance(value, bool):
+            raise CellError(_("Expected text."))
+        if isinstance(value, int | float | Decimal):
+            if self.strict:
+                raise CellError(
+                    _(
+                        "A number where text belongs (%(value)s): format the column as text and type the value again."
+                    )
+                    % {"value": value}
+                )
+            if isinstance(value, float) and not value.is_integer():
+                raise CellError(_("Expected text, got the number %(value)s.") % {"value": value})
+            value = str(int(value))
+        if isinstance(value, datetime.date | datetime.datetime | datetime.time):
+            raise CellError(_("Expected text, got a date."))
+        text = str(value).strip()
+        if self.max_length is not None and len(text) > self.max_length:
+            raise CellError(_("At most %(n)d characters.") % {"n": self.max_length})
+        return text
+
+
+class ResidentIdColumn(TextColumn):
+    """An 18-character resident ID number (GB 11643), checked with python-stdnum."""
+
+    def __init__(self, key, header, **kwargs):
+        kwargs.setdefault("width", 22)
+        super().__init__(key, header, max_length=None, strict=True, **kwargs)
+
+    def convert(self, value: Any) -> str:
+        text = normalize_resident_id(super().convert(value))
+        try:
+            validate_resident_id(text)
+        except ValidationError as exc:
+            raise CellError(" ".join(str(m) for m in exc.messages)) from None
+        return text
+
+    def describe(self) -> str:
+        return _("18-character resident ID number, as text")
+
+
+class DecimalColumn(Column):
+    kind = "number"
+
+    def __init__(self, key, header, *, min_value=None, max_value=None, places: int = 2, **kwargs):
+        super().__init__(key, header, **kwargs)
+        self.min_value = None if min_value is None else Decimal(min_value)
+        self.max_value = None if max_value is None else Decimal(max_value)
+        self.places = places
+
+    def empty(self) -> Any:
+        return None
+
+    def convert(self, value: Any) -> Decimal:
+        if isinstance(value, bool | datetime.date):
+            raise CellError(_("Expected a number."))
+        try:
+            number = Decimal(str(value).strip().replace(",", ""))
+        except InvalidOperation:
+            raise CellError(_("Expected a number, got “%(value)s”.") % {"value": value}) from None
+        if not number.is_finite():
+            raise CellError(_("Expected a number."))
+        if number != number.quantize(Decimal(1).scaleb(-self.places)):
+            raise CellError(_("At most %(n)d decimal places.") % {"n": self.places})
+        if self.min_value is not None and number < self.min_value:
+            raise CellError(_("Must be at least %(n)s.") % {"n": self.min_value})
+        if self.max_value is not None and number > self.max_value:
+            raise CellError(_("Must be at most %(n)s.") % {"n": self.max_value})
+        return number
+
+    def describe(self) -> str:
+        return _("number")
+
+
+class IntegerColumn(DecimalColumn):
+    def __init__(self, key, header, **kwargs):
+        super().__init__(key, header, places=0, **kwargs)
+
+    def convert(self, value: Any) -> int:
+        return int(super().convert(value))
+
+    def describe(self) -> str:
+        return _("whole number")
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
+
+
+class DateColumn(Column):
+    kind = "date"
+
+    def empty(self) -> Any:
+        return None
+
+    def convert(self, value: Any) -> datetime.date:
+        if isinstance(value, datetime.datetime):
+            return value.date()
+        if isinstance(value, datetime.date):
+            return value
+        if isinstance(value, str):
+            text = value.strip()
+            for fmt in _DATE_FORMATS:
+                try:
+                    return datetime.datetime.strptime(text, fmt).date()
+                except ValueError:
+                    continue
+        raise CellError(_("Expected a date such as 2024-03-29, got “%(value)s”.") % {"value": value})
+
+    def describe(self) -> str:
+        return _("date, e.g. 2024-03-29")
+
+
+class ChoiceColumn(Column):
+    """One of a fixed list, written as its label (in Chinese or English) or its code."""
+
+    text_format = True
+
+    def __init__(
+        self,
+        key,
+        header,
+        *,
+        choices: Iterable[tuple[Any, Any]],
+        extra: dict[str, Any] | None = None,
+        **kwargs,
+    ):
+        super().__init__(key, header, **kwargs)
+        self.choices = list(choices)
+        self.extra = dict(extra or {})  # further spellings accepted, e.g. {"不合格": "failed"}
+        self._lookup: dict[str, Any] | None = None
+
+    def lookup(self) -> dict[str, Any]:
+        if self._lookup is None:
+            table: dict[str, Any] = {}
+            for value, label in self.choices:
+                table[_normalise_header(value)] = value
+                for language in ("zh-hans", "en"):
+                    with translation.override(language):
+                        table[_normalise_header(label)] = value
+            for text, value in self.extra.items():
+                table.setdefault(_normalise_header(text), value)
+            self._lookup = table
+        return self._lookup
+
+    def convert(self, value: Any) -> Any:
+        found = self.lookup().get(_normalise_header(value))
+        if found is None:
+            raise CellError(
+                _("“%(value)s” is not one of: %(choices)s.")
+                % {"value": value, "choices": "、".join(self.choices_for_template())}
+            )
+        return found
+
+    def choices_for_template(self) -> list[str]:
+        return [str(label) for _value, label in self.choices]
+
+    def describe(self) -> str:
+        return _("one of: %(choices)s") % {"choices": "、".join(self.choices_for_template())}
+
+
+class BooleanColumn(ChoiceColumn):
+    def __init__(self, key, header, *, yes=None, no=None, **kwargs):
+        yes = yes or gettext_lazy("Passed")
+        no = no or gettext_lazy("Failed")
+        super().__init__(key, header, choices=[(True, yes), (False, no)], **kwargs)
+
+    def lookup(self) -> dict[str, Any]:
+        if self._lookup is None:
+            table = dict(super().lookup())
+            for word in ("是", "yes", "y", "true", "1", "合格", "通过", "passed", "pass"):
+                table.setdefault(word, True)
+            for word in ("否", "no", "n", "false", "0", "不合格", "未通过", "不通过", "failed", "fail"):
+                table.setdefault(word, False)
+            self._lookup = table
+        return self._lookup
+
+    def convert(self, value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float) and value in (0, 1):
+            return bool(value)
+        return super().convert(value)
+
+    def empty(self) -> Any:
+        return None
+
+
+class LookupColumn(Column):
+    """A reference to a row elsewhere (a city by name or code): ``resolve(text)`` -> object or None.
+
+    ``resolve`` is given at run time (``spec.prepare``) so the lookup table is loaded once.
+    """
+
+    text_format = True
+
+    def __init__(self, key, header, *, noun, **kwargs):
+        super().__init__(key, header, **kwargs)
+        self.noun = noun
+        self.resolve: Callable[[str], Any] | None = None
+
+    def empty(self) -> Any:
+        return None
+
+    def convert(self, value: Any) -> Any:
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        text = str(value).strip()
+        assert self.resolve is not None, "prepare() must set resolve"
+        found = self.resolve(text)
+        if found is None:
+            raise CellError(_("Unknown %(noun)s “%(value)s”.") % {"noun": self.noun, "value": text})
+        return found
+
+
+# --------------------------------------------------------------------------- specs
+
+
+@dataclass(slots=True)
+class Row:
+    number: int
+    values: dict[str, Any]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            **self.extra,
+        }
+
+
+class ImportSpec:
+    """Subclass and declare ``slug``, ``title`` and ``columns``; override the hooks."""
+
+    slug: str = ""
+    title = ""
+    columns: Sequence[Column] = ()
+    # Keys whose values identify a row; a second row with the same values is an error.
+    natural_key: Sequence[str] = ()
+    # A sheet of notes in the template, one line each.
+    notes: Sequence[Any] = ()
+    # Further header texts accepted per column key: the headers of the forms people
+    # already use (姓名, 身份证号) and of older templates.
+    header_aliases: dict[str, Sequence[str]] = {}
+
+    def column(self, key: str) -> Column:
+        for c in self.columns:
+            if c.key == key:
+                return c
+        raise KeyError(key)
+
+    def prepare(self, ctx: dict[str, Any]) -> None:
+        """Load lookup tables before rows are parsed (no writes)."""
+
+    def check_row(self, row: Row, ctx: dict[str, Any], errors: ErrorList) -> None:
+        """Rules across the cells of one row that parsed cleanly."""
+
+    def lock(self, ctx: dict[str, Any]) -> None:
+        """Take the row locks that serialise this import (inside the transaction)."""
+
+    def check_all(self, rows: list[Row], ctx: dict[str, Any], errors: ErrorList) -> None:
+        """Rules needing the database or several rows, run on the rows that parsed cleanly."""
+
+    def write(self, rows: list[Row], ctx: dict[str, Any]) -> ImportResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_bytes(upload) -> bytes:
+    if isinstance(upload, bytes | bytearray):
+        return bytes(upload)
+    if hasattr(upload, "chunks"):
+        return b"".join(upload.chunks())
+    if hasattr(upload, "read"):
+        return upload.read()
+    with open(upload, "rb") as fh:
+        return fh.read()
+
+
+def _size_of(upload) -> int | None:
+    size = getattr(upload, "size", None)
+    if size is not None:
+        return size
+    if isinstance(upload, bytes | bytearray):
+        return len(upload)
+    return None
+
+
+def _open_workbook(data: bytes):
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    not_xlsx = ImportRejected(
+        "not_an_xlsx",
+        _(
+            "The file is not a real Excel workbook (.xlsx). Open it in Excel and save it as “Excel Workbook (.xlsx)”."
+        ),
+        [RowError(0, "", _("The file is not a real Excel workbook (.xlsx)."))],
+    )
+    buffer = io.BytesIO(data)
+    if not zipfile.is_zipfile(buffer):
+        raise not_xlsx
+    try:
+        with zipfile.ZipFile(buffer) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+            if "[Content_Types].xml" not in archive.namelist():
+                raise not_xlsx
+    except zipfile.BadZipFile:
+        raise not_xlsx from None
+    limit = getattr(settings, "XLSX_IMPORT_MAX_UNCOMPRESSED_BYTES", DEFAULT_MAX_UNCOMPRESSED_BYTES)
+    if inflated > limit:
+        raise ImportRejected(
+            "file_too_large",
+            _("The workbook is too large once unpacked."),
+            [RowError(0, "", _("The workbook is too large once unpacked."))],
+        )
+    buffer.seek(0)
+    try:
+        return openpyxl.load_workbook(buffer, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError):
+        raise not_xlsx from None
+    except Exception as exc:  # openpyxl raises bare parser errors on damaged XML
+        if exc.__class__.__module__.startswith(("xml.", "lxml", "openpyxl", "defusedxml")):
+            raise not_xlsx from None
+        raise
+
+
+def _match_headers(spec: ImportSpec, header_row: Sequence[Any]) -> tuple[dict[str, int], list[RowError]]:
+    wanted = {c.key: c for c in spec.columns}
+    by_header: dict[str, Column] = {}
+    for column in spec.columns:
+        texts = column.accepted_headers()
+        texts.update(_normalise_header(t) for t in spec.header_aliases.get(column.key, ()))
+        for text in texts:
+            by_header.setdefault(text, column)
+    positions: dict[str, int] = {}
+    errors: list[RowError] = []
+    for index, cell in enumerate(header_row):
+        if _is_blank(cell):
+            continue
+        column = by_header.get(_normalise_header(cell))
+        if column is None:
+            errors.append(
+                RowError(1, str(cell).strip(), _("This column is not in the template (renamed or added?)."))
+            )
+        elif column.key in positions:
+            errors.append(RowError(1, str(cell).strip(), _("This column appears twice.")))
+        else:
+            positions[column.key] = index
+    for key, column in wanted.items():
+        if key not in positions and column.required:
+            errors.append(RowError(1, str(column.header), _("This column is missing from the file.")))
+    return positions, errors
+
+
+def parse_workbook(spec: ImportSpec, upload, ctx: dict[str, Any]) -> tuple[list[Row], ErrorList]:
+    """Check size and format, match the header row, parse every cell. No database writes."""
+    size = _size_of(upload)
+    limit = max_bytes()
+    if size is not None and size > limit:
+        raise ImportRejected(
+            "file_too_large",
+            _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)},
+            [RowError(0, "", _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)})],
+        )
+    data = _read_bytes(upload)
+    if len(data) > limit:
+        raise ImportRejected(
+            "file_too_large",
+            _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)},
+            [RowError(0, "", _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)})],
+        )
+    workbook = _open_workbook(data)
+    try:
+        sheet = workbook.worksheets[0]
+        rows_iter = sheet.iter_rows(values_only=True)
+        header = next(rows_iter, None)
+        if header is None:
+            raise ImportRejected(
+                "import_invalid",
+                _("The file is empty."),
+                [RowError(0, "", _("The file is empty."))],
+            )
+        positions, header_errors = _match_headers(spec, header)
+        if header_errors:
+            raise ImportRejected(
+                "columns_invalid",
+                _("The columns do not match the template: download the template and copy the data into it."),
+                header_errors,
+            )
+        spec.prepare(ctx)
+        errors = ErrorList()
+        rows: list[Row] = []
+        seen: dict[tuple, int] = {}
+        columns = [(c, positions.get(c.key)) for c in spec.columns]
+        limit_rows = max_rows()
+        data_rows = 0
+        for number, cells in enumerate(rows_iter, start=2):
+            if cells is None or all(_is_blank(v) for v in cells):
+                continue
+            data_rows += 1
+            if data_rows > limit_rows:
+                raise ImportRejected(
+                    "too_many_rows",
+                    _("The file has more than %(n)d rows; split it.") % {"n": limit_rows},
+                    [
+                        RowError(
+                            number, "", _("The file has more than %(n)d rows; split it.") % {"n": limit_rows}
+                        )
+                    ],
+                )
+            values: dict[str, Any] = {}
+            row_ok = True
+            for column, index in columns:
+                raw = cells[index] if index is not None and index < len(cells) else None
+                try:
+                    values[column.key] = column.parse(raw)
+                except CellError as exc:
+                    errors.add(number, column, exc)
+                    row_ok = False
+            if not row_ok:
+                continue
+            row = Row(number, values)
+            before = len(errors)
+            spec.check_row(row, ctx, errors)
+            if len(errors) != before:
+                continue
+            if spec.natural_key:
+                key = tuple(values[k] for k in spec.natural_key)
+                first = seen.get(key)
+                if first is not None:
+                    errors.add(
+                        number,
+                        spec.column(spec.natural_key[0]),
+                        _("Duplicates row %(row)d.") % {"row": first},
+                    )
+                    continue
+                seen[key] = number
+            rows.append(row)
+        if data_rows == 0:
+            errors.add(0, "", _("The file has no data rows."))
+        return rows, errors
+    finally:
+        workbook.close()
+
+
+def run_import(spec: ImportSpec, upload, *, ctx: dict[str, Any] | None = None) -> ImportResult:
+    """Import ``upload`` (an UploadedFile, bytes or a path): everything, or nothing and every error.
+
+    Parsing happens outside the transaction; the database checks and the writes happen in
+    one transaction after ``spec.lock`` so nothing can change between check and write.
+    """
+    ctx = {} if ctx is None else ctx
+    rows, errors = parse_workbook(spec, upload, ctx)
+    with transaction.atomic():
+        spec.lock(ctx)
+        if rows:
+            spec.check_all(rows, ctx, errors)
+        if errors:
+            raise ImportRejected(
+                "import_invalid",
+                _("The file has %(n)d errors; nothing was imported.") % {"n": len(errors)},
+                errors.items,
+            )
+        result = spec.write(rows, ctx)
+        result.rows = len(rows)
+        return result
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def build_template(spec: ImportSpec) -> bytes:
+    """The downloadable template: the header row (text columns formatted as text, lists as
+    drop-downs) and a second sheet that explains every column."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = str(spec.title)[:31] or "data"
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for index, column in enumerate(spec.columns, start=1):
+        cell = sheet.cell(row=1, column=index, value=str(column.header))
+        cell.font = bold
+        cell.fill = fill
+        letter = get_column_letter(index)
+        sheet.column_dimensions[letter].width = max(column.width, len(str(column.header)) * 2 + 2)
+        if column.text_format:
+            # Excel keeps what is typed into a text-formatted column as text: an ID number
+            # never becomes 3.30102E+17.
+            sheet.column_dimensions[letter].number_format = "@"
+            for row in range(2, 1002):
+                sheet.cell(row=row, column=index).number_format = "@"
+        elif column.kind == "date":
+            sheet.column_dimensions[letter].number_format = "yyyy-mm-dd"
+        choices = column.choices_for_template()
+        if choices:
+            validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True)
+            sheet.add_data_validation(validation)
+            validation.add(f"{letter}2:{letter}100000")
+    sheet.freeze_panes = "A2"
+
+    notes = workbook.create_sheet(_("Instructions")[:31])
+    notes.append([_("Column"), _("Required"), _("Format")])
+    for cell in notes[1]:
+        cell.font = bold
+    for column in spec.columns:
+        notes.append([str(column.header), _("yes") if column.required else _("no"), column.describe()])
+    notes.append([])
+    for line in spec.notes:
+        notes.append([str(line)])
+    notes.column_dimensions["A"].width = 24
+    notes.column_dimensions["C"].width = 60
+
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def errors_workbook(errors: Sequence[dict[str, Any]]) -> bytes:
+    """The errors of a refused import as an .xlsx (row, column, message), for long lists."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_("Errors")[:31])
+    sheet.append([_("Row"), _("Column"), _("Message")])
+    for error in errors:
+        sheet.append([error["row"], _safe(error["column"]), _safe(error["message"])])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _safe(text: str) -> str:
+    """Neutralise a value Excel would read as a formula."""
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -1,0 +1,399 @@
+"""Excel imports of an institution's class: the roster, and hours with completion results.
+
+Both import into one accepted plan (``ctx["plan"]``) by its institution's staff
+(``ctx["actor"]``). Re-importing a file changes nothing the second time: trainees are keyed
+by resident ID number, enrolments by (plan, trainee).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from core.errors import ApplicationError, NotPermitted
+from core.xlsx_import import (
+    ChoiceColumn,
+    DateColumn,
+    DecimalColumn,
+    ErrorList,
+    ImportResult,
+    ImportSpec,
+    IntegerColumn,
+    LookupColumn,
+    ResidentIdColumn,
+    Row,
+    TextColumn,
+)
+from institutions.models import PlanStatus, TrainingPlan
+from institutions.services import is_institution_staff_of
+from reference.models import City
+from trainees.models import CompletionResult, Enrolment, Trainee, TraineeCategory
+
+CHUNK = 2000
+
+
+def _chunks(items: list, size: int = CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _field(name: str):
+    return Trainee._meta.get_field(name)
+
+
+def _city_resolver():
+    table: dict[str, City] = {}
+    for city in City.objects.all():
+        table[city.code] = city
+        table[city.name] = city
+        table[city.name.removesuffix("市")] = city
+    return lambda text: table.get(text.strip())
+
+
+class PlanImportSpec(ImportSpec):
+    """Shared by the two class imports: the actor must be the plan's institution's staff and
+    the plan accepted; the plan row is locked while checking and writing."""
+
+    def prepare(self, ctx: dict[str, Any]) -> None:
+        plan: TrainingPlan = ctx["plan"]
+        if not is_institution_staff_of(ctx.get("actor"), plan.institution_id):
+            raise NotPermitted(
+                "not_permitted", _("Only the institution's own staff may import into its classes.")
+            )
+
+    def lock(self, ctx: dict[str, Any]) -> None:
+        plan = TrainingPlan.objects.select_for_update().get(pk=ctx["plan"].pk)
+        if plan.status != PlanStatus.ACCEPTED:
+            raise ApplicationError(
+                "plan_not_accepted", _("The plan has not been accepted by its filing authority.")
+            )
+        ctx["plan"] = plan
+
+    @staticmethod
+    def trainees_by_resident_id(resident_ids: list[str]) -> dict[str, Trainee]:
+        found: dict[str, Trainee] = {}
+        for chunk in _chunks(resident_ids):
+            for trainee in Trainee.objects.filter(resident_id__in=chunk):
+                found[trainee.resident_id] = trainee
+        return found
+
+
+class RosterImport(PlanImportSpec):
+    """花名册: creates or updates trainees by resident ID number and enrols them in the class.
+
+    Refused rows: a resident ID registered under another name (a typo would otherwise put
+    one person's record on another), a trainee in another class whose dates overlap, and
+    rows beyond the class size. Existing trainees keep data the file leaves blank.
+    """
+
+    slug = "roster"
+    title = gettext_lazy("Class roster")
+    natural_key = ("resident_id",)
+    header_aliases = {
+        "resident_id": ("身份证号码", "身份证号", "公民身份号码"),
+        "name": ("姓名",),
+        "phone": ("手机号码", "手机号", "联系电话"),
+        "category": ("人员类别",),
+        "household_city": ("户籍地",),
+        "residence_city": ("常住地",),
+        "employment_city": ("求职就业地", "就业地"),
+        "school_name": ("毕业院校", "学校"),
+        "school_city": ("学校所在地",),
+        "graduation_year": ("毕业年份",),
+    }
+    notes = (
+        gettext_lazy("One row per trainee. Format the ID column as text before typing or pasting."),
+        gettext_lazy("Cities are written by name (杭州市) or GB/T 2260 code (330100)."),
+        gettext_lazy("A graduate in the graduation year needs the school city and the graduation year."),
+    )
+    columns = (
+        ResidentIdColumn("resident_id", _field("resident_id").verbose_name),
+        TextColumn("name", _field("name").verbose_name, max_length=50),
+        TextColumn("phone", _field("phone").verbose_name, max_length=20, required=False),
+        ChoiceColumn("category", _field("category").verbose_name, choices=TraineeCategory.choices, width=28),
+        LookupColumn("household_city", _field("household_city").verbose_name, noun=gettext_lazy("city")),
+        LookupColumn(
+            "residence_city", _field("residence_city").verbose_name, noun=gettext_lazy("city"), required=False
+        ),
+        LookupColumn(
+            "employment_city",
+            _field("employment_city").verbose_name,
+            noun=gettext_lazy("city"),
+            required=False,
+        ),
+        TextColumn("school_name", _field("school_name").verbose_name, max_length=100, required=False),
+        LookupColumn(
+            "school_city", _field("school_city").verbose_name, noun=gettext_lazy("city"), required=False
+        ),
+        IntegerColumn(
+            "graduation_year",
+            _field("graduation_year").verbose_name,
+            min_value=1950,
+            max_value=2100,
+            required=False,
+        ),
+    )
+    # What an existing trainee's record takes from the file when the cell is not blank.
+    UPDATABLE = (
+        "phone",
+        "category",
+        "household_city",
+        "residence_city",
+        "employment_city",
+        "school_name",
+        "school_city",
+        "graduation_year",
+    )
+
+    def prepare(self, ctx: dict[str, Any]) -> None:
+        super().prepare(ctx)
+        # The columns are shared by every run; each run installs an equivalent resolver
+        # over the current city table.
+        resolve = _city_resolver()
+        for key in ("household_city", "residence_city", "employment_city", "school_city"):
+            self.column(key).resolve = resolve
+
+    def check_row(self, row: Row, ctx: dict[str, Any], errors: ErrorList) -> None:
+        if row["category"] == TraineeCategory.GRADUATE:
+            if row["school_city"] is None:
+                errors.add(row.number, self.column("school_city"), _("Required for a graduate."))
+            if row["graduation_year"] is None:
+                errors.add(row.number, self.column("graduation_year"), _("Required for a graduate."))
+
+    def check_all(self, rows: list[Row], ctx: dict[str, Any], errors: ErrorList) -> None:
+        plan: TrainingPlan = ctx["plan"]
+        existing = self.trainees_by_resident_id([r["resident_id"] for r in rows])
+        ctx["existing"] = existing
+        enrolled = set(Enrolment.objects.filter(plan=plan).values_list("trainee_id", flat=True))
+        ctx["enrolled"] = enrolled
+
+        # Overlapping classes of the trainees already registered, in one query per chunk.
+        clashes: dict[int, TrainingPlan] = {}
+        ids = [t.pk for t in existing.values()]
+        for chunk in _chunks(ids):
+            for enrolment in (
+                Enrolment.objects.filter(
+                    trainee_id__in=chunk,
+                    plan__start_date__lte=plan.end_date,
+                    plan__end_date__gte=plan.start_date,
+                )
+                .exclude(plan=plan)
+                .select_related("plan")
+            ):
+                clashes.setdefault(enrolment.trainee_id, enrolment.plan)
+
+        name_col, id_col = self.column("name"), self.column("resident_id")
+        new_enrolments = 0
+        capacity = plan.class_size - len(enrolled)
+        full_reported = False
+        for row in rows:
+            trainee = existing.get(row["resident_id"])
+            if trainee is not None and trainee.name != row["name"]:
+                errors.add(
+                    row.number,
+                    name_col,
+                    _("This resident ID number is registered under the name “%(name)s”.")
+                    % {"name": trainee.name},
+                )
+            if trainee is not None and trainee.pk in clashes:
+                other = clashes[trainee.pk]
+                errors.add(
+                    row.number,
+                    id_col,
+                    _("Enrolled in another class whose dates overlap (%(title)s, %(start)s to %(end)s).")
+                    % {"title": other.title, "start": other.start_date, "end": other.end_date},
+                )
+            if trainee is None or trainee.pk not in enrolled:
+                new_enrolments += 1
+                if new_enrolments > capacity and not full_reported:
+                    full_reported = True
+                    errors.add(
+                        row.number,
+                        "",
+                        _("The class is full from this row on: class size %(size)d, already enrolled %(n)d.")
+                        % {"size": plan.class_size, "n": len(enrolled)},
+                    )
+
+    def write(self, rows: list[Row], ctx: dict[str, Any]) -> ImportResult:
+        plan: TrainingPlan = ctx["plan"]
+        existing: dict[str, Trainee] = ctx["existing"]
+        enrolled: set[int] = ctx["enrolled"]
+        result = ImportResult()
+
+        to_create: list[Trainee] = []
+        to_update: list[Trainee] = []
+        for row in rows:
+            values = row.values
+            trainee = existing.get(values["resident_id"])
+            if trainee is None:
+                fields = {k: v for k, v in values.items() if v is not None}
+                to_create.append(Trainee(**fields))
+                continue
+            changed = False
+            for key in self.UPDATABLE:
+                value = values[key]
+                if value in (None, ""):
+                    continue
+                current = getattr(trainee, f"{key}_id") if key.endswith("_city") else getattr(trainee, key)
+                new = value.pk if key.endswith("_city") else value
+                if current != new:
+                    setattr(trainee, key, value)
+                    changed = True
+            if changed:
+                to_update.append(trainee)
+        # Rows were checked column by column with the model's own validators; bulk writes
+        # skip full_clean() (and its per-row unique query) for speed, the database
+        # constraints still guard the format and uniqueness.
+        Trainee.objects.bulk_create(to_create, batch_size=1000)
+        if to_update:
+            Trainee.objects.bulk_update(to_update, list(self.UPDATABLE), batch_size=1000)
+        result.created = len(to_create)
+        result.updated = len(to_update)
+
+        created_ids = self.trainees_by_resident_id([t.resident_id for t in to_create])
+        all_trainees = {**existing, **created_ids}
+        enrolments = [
+            Enrolment(plan=plan, trainee_id=all_trainees[row["resident_id"]].pk)
+            for row in rows
+            if all_trainees[row["resident_id"]].pk not in enrolled
+        ]
+        Enrolment.objects.bulk_create(enrolments, batch_size=1000)
+        result.unchanged = len(rows) - result.created - result.updated
+        result.extra["enrolled"] = len(enrolments)
+        return result
+
+
+class HoursImport(PlanImportSpec):
+    """学时与结业考核: hours online and offline and the completion test of a class's trainees."""
+
+    slug = "hours"
+    title = gettext_lazy("Hours and completion results")
+    natural_key = ("resident_id",)
+    header_aliases = {
+        "resident_id": ("身份证号码", "身份证号", "公民身份号码"),
+        "name": ("姓名",),
+        "hours_online": ("线上学时",),
+        "hours_offline": ("线下学时",),
+        "completion_result": ("结业考核", "结业考核结果"),
+        "completion_date": ("结业考核日期", "考核日期"),
+    }
+    notes = (
+        gettext_lazy("One row per enrolled trainee. Hours cannot exceed the plan's hours."),
+        gettext_lazy("A passed or failed completion test needs its date."),
+    )
+    columns = (
+        ResidentIdColumn("resident_id", _field("resident_id").verbose_name),
+        TextColumn("name", _field("name").verbose_name, max_length=50, required=False),
+        DecimalColumn(
+            "hours_online", Enrolment._meta.get_field("hours_online").verbose_name, min_value=0, places=1
+        ),
+        DecimalColumn(
+            "hours_offline", Enrolment._meta.get_field("hours_offline").verbose_name, min_value=0, places=1
+        ),
+        ChoiceColumn(
+            "completion_result",
+            Enrolment._meta.get_field("completion_result").verbose_name,
+            choices=CompletionResult.choices,
+            extra={
+                "合格": CompletionResult.PASSED,
+                "通过": CompletionResult.PASSED,
+                "不合格": CompletionResult.FAILED,
+                "未通过": CompletionResult.FAILED,
+                "未考核": CompletionResult.PENDING,
+            },
+            required=False,
+        ),
+        DateColumn(
+            "completion_date", Enrolment._meta.get_field("completion_date").verbose_name, required=False
+        ),
+    )
+
+    def check_row(self, row: Row, ctx: dict[str, Any], errors: ErrorList) -> None:
+        plan: TrainingPlan = ctx["plan"]
+        result = row["completion_result"] or CompletionResult.PENDING
+        row.values["completion_result"] = result
+        if row["hours_online"] > plan.hours_online:
+            errors.add(
+                row.number,
+                self.column("hours_online"),
+                _("More than the plan's %(n)s hours.") % {"n": plan.hours_online},
+            )
+        if row["hours_offline"] > plan.hours_offline:
+            errors.add(
+                row.number,
+                self.column("hours_offline"),
+                _("More than the plan's %(n)s hours.") % {"n": plan.hours_offline},
+            )
+        date = row["completion_date"]
+        if result != CompletionResult.PENDING and date is None:
+            errors.add(row.number, self.column("completion_date"), _("Required when the test was taken."))
+        if result == CompletionResult.PENDING and date is not None:
+            errors.add(row.number, self.column("completion_result"), _("A date is given but no result."))
+        if date is not None and date < plan.start_date:
+            errors.add(row.number, self.column("completion_date"), _("Before the class starts."))
+
+    def check_all(self, rows: list[Row], ctx: dict[str, Any], errors: ErrorList) -> None:
+        plan: TrainingPlan = ctx["plan"]
+        enrolments = {
+            e.trainee.resident_id: e
+            for e in Enrolment.objects.filter(plan=plan)
+            .select_related("trainee")
+            .select_related("training_certificate")
+        }
+        ctx["enrolments"] = enrolments
+        for row in rows:
+            enrolment = enrolments.get(row["resident_id"])
+            if enrolment is None:
+                errors.add(row.number, self.column("resident_id"), _("Not enrolled in this class."))
+                continue
+            if row["name"] and row["name"] != enrolment.trainee.name:
+                errors.add(
+                    row.number,
+                    self.column("name"),
+                    _("This resident ID number is registered under the name “%(name)s”.")
+                    % {"name": enrolment.trainee.name},
+                )
+            if _enrolment_certified(enrolment) and _changes(enrolment, row):
+                errors.add(
+                    row.number,
+                    "",
+                    _("A training certificate has been issued; the enrolment can no longer change."),
+                )
+
+    def write(self, rows: list[Row], ctx: dict[str, Any]) -> ImportResult:
+        enrolments: dict[str, Enrolment] = ctx["enrolments"]
+        changed = []
+        for row in rows:
+            enrolment = enrolments[row["resident_id"]]
+            if not _changes(enrolment, row):
+                continue
+            enrolment.hours_online = row["hours_online"]
+            enrolment.hours_offline = row["hours_offline"]
+            enrolment.completion_result = row["completion_result"]
+            enrolment.completion_date = row["completion_date"]
+            changed.append(enrolment)
+        Enrolment.objects.bulk_update(
+            changed,
+            ["hours_online", "hours_offline", "completion_result", "completion_date"],
+            batch_size=1000,
+        )
+        return ImportResult(updated=len(changed), unchanged=len(rows) - len(changed))
+
+
+def _enrolment_certified(enrolment: Enrolment) -> bool:
+    try:
+        return enrolment.training_certificate is not None
+    except Enrolment.training_certificate.RelatedObjectDoesNotExist:
+        return False
+
+
+def _changes(enrolment: Enrolment, row: Row) -> bool:
+    return (
+        Decimal(enrolment.hours_online) != row["hours_online"]
+        or Decimal(enrolment.hours_offline) != row["hours_offline"]
+        or enrolment.completion_result != row["completion_result"]
+        or enrolment.completion_date != row["completion_date"]
+    )
