@@ -211,9 +211,16 @@ def cumulative_line(
     parts.append(
         format_html_join(
             "",
-            '<text x="{}" y="{}" text-anchor="middle" {}>{}</text>',
+            '<text x="{}" y="{}" text-anchor="{}" {}>{}</text>',
             (
-                (f"{left + plot_w * i / n:.1f}", height - 6, mark_safe(TEXT_STYLE), label)
+                (
+                    f"{left + plot_w * i / n:.1f}",
+                    height - 6,
+                    # The last label ends at the edge instead of being cut in half by it.
+                    "end" if i == len(points) - 1 else "middle",
+                    mark_safe(TEXT_STYLE),
+                    label,
+                )
                 for i, (label, _v) in enumerate(points)
                 if i in (0, len(points) - 1) or label.endswith("-01")
             ),
