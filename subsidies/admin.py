@@ -1,0 +1,325 @@
+"""The bureau reviewer's workplace: claims of its own bureau, their rule checks and history.
+
+Every state change goes through ``subsidies.services``; the admin only lists, shows and calls.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import QuerySet
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin
+from core.errors import ApplicationError
+from core.identity import mask_resident_id
+from subsidies.models import ClaimEvent, ExternalSubsidyRecord, PolicySettings, SubsidyClaim, SubsidyStandard
+from subsidies.selectors import claims_visible_to, external_subsidies_visible_to
+from subsidies.services import ClaimIneligible, claim_approve, claim_reject
+
+
+class SubmittedMonthFilter(admin.SimpleListFilter):
+    """Claims submitted in one calendar month (Zhejiang time)."""
+
+    title = _("month submitted")
+    parameter_name = "month"
+
+    def lookups(self, request, model_admin):
+        months = model_admin.get_queryset(request).datetimes(
+            "submitted_at", "month", order="DESC", tzinfo=timezone.get_current_timezone()
+        )
+        return [(m.strftime("%Y-%m"), m.strftime("%Y-%m")) for m in months[:36]]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            start = datetime.datetime.strptime(self.value(), "%Y-%m")
+        except ValueError:
+            return queryset.none()
+        end = (start + datetime.timedelta(days=32)).replace(day=1)
+        return queryset.filter(
+            submitted_at__gte=timezone.make_aware(start), submitted_at__lt=timezone.make_aware(end)
+        )
+
+
+class ClaimEventInline(admin.TabularInline):
+    """The claim's history: who moved it, when, from, to, why. Read-only, append-only."""
+
+    model = ClaimEvent
+    fields = ("at", "actor", "from_status", "to_status", "reason")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ("at", "id")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=_("Reason for rejection"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+@admin.register(SubsidyClaim)
+class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "id",
+        "trainee_name",
+        "masked_resident_id",
+        "occupation",
+        "level",
+        "institution",
+        "amount",
+        "status",
+        "submitted_at",
+        "bureau",
+    )
+    list_display_links = ("id", "trainee_name")
+    list_select_related = ("trainee", "occupation", "training_certificate__institution", "bureau")
+    list_filter = (
+        "status",
+        "occupation",
+        "level",
+        ("training_certificate__institution", admin.RelatedOnlyFieldListFilter),
+        SubmittedMonthFilter,
+    )
+    search_fields = (
+        "trainee__name",
+        "=trainee__resident_id",
+        "=training_certificate__number",
+        "=level_certificate__number",
+    )
+    date_hierarchy = None
+    ordering = ("-submitted_at", "-id")
+    actions = ("approve_selected", "reject_selected")
+    inlines = (ClaimEventInline,)
+    fieldsets = (
+        (
+            _("Claim"),
+            {
+                "fields": (
+                    "trainee",
+                    "masked_resident_id",
+                    "occupation",
+                    "level",
+                    "training_certificate",
+                    "level_certificate",
+                    "institution",
+                    "bureau",
+                    "basis",
+                    "amount",
+                    "status",
+                    "claim_year",
+                    "submitted_at",
+                    "submitted_by",
+                )
+            },
+        ),
+        (_("Rule check"), {"fields": ("rules_checked_at", "rule_check")}),
+        (
+            _("Decision and payment"),
+            {
+                "fields": (
+                    "decided_at",
+                    "decided_by",
+                    "reject_reason",
+                    "withdrawn_at",
+                    "paid_on",
+                    "paid_amount",
+                    "voucher_number",
+                )
+            },
+        ),
+    )
+
+    def scope_queryset(self, user, queryset):
+        return claims_visible_to(user, queryset)
+
+    # Claims are written by services only: the page shows, the actions decide.
+    def get_readonly_fields(self, request, obj=None):
+        return [f for fs in self.fieldsets for f in fs[1]["fields"]]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_decide_permission(self, request):
+        """Only bureau reviewers decide claims (and the service checks it is their bureau)."""
+        return request.user.is_bureau_reviewer and request.user.has_perm("subsidies.change_subsidyclaim")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=_("name"), ordering="trainee__name")
+    def trainee_name(self, obj):
+        return obj.trainee.name
+
+    @admin.display(description=_("resident ID number"))
+    def masked_resident_id(self, obj):
+        return mask_resident_id(obj.trainee.resident_id)
+
+    @admin.display(description=_("training institution"), ordering="training_certificate__institution__name")
+    def institution(self, obj):
+        return obj.training_certificate.institution
+
+    @admin.display(description=_("rule check results"))
+    def rule_check(self, obj):
+        if not obj.rule_results:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    r.get("code", ""),
+                    gettext("not checked")
+                    if r.get("skipped")
+                    else (gettext("passed") if r.get("passed") else gettext("FAILED")),
+                    r.get("message", ""),
+                )
+                for r in obj.rule_results
+            ),
+        )
+        return format_html("<table><tbody>{}</tbody></table>", rows)
+
+    @admin.action(description=_("Approve the selected claims"), permissions=["decide"])
+    def approve_selected(self, request, queryset: QuerySet):
+        approved = []
+        for claim in queryset.select_related("trainee"):
+            try:
+                claim_approve(claim=claim, actor=request.user)
+            except ClaimIneligible as exc:
+                failed = "; ".join(f"{r['code']}: {r['message']}" for r in exc.detail["rules"])
+                self.message_user(
+                    request,
+                    gettext("Claim #%(id)s (%(name)s) was not approved: %(rules)s")
+                    % {"id": claim.pk, "name": claim.trainee.name, "rules": failed},
+                    messages.ERROR,
+                )
+            except ApplicationError as exc:
+                self.message_user(
+                    request,
+                    gettext("Claim #%(id)s (%(name)s) was not approved: %(reason)s")
+                    % {"id": claim.pk, "name": claim.trainee.name, "reason": exc.message},
+                    messages.ERROR,
+                )
+            else:
+                approved.append(f"#{claim.pk}")
+        if approved:
+            self.message_user(
+                request,
+                gettext("Approved %(count)s claims: %(ids)s")
+                % {"count": len(approved), "ids": ", ".join(approved)},
+                messages.SUCCESS,
+            )
+
+    @admin.action(description=_("Reject the selected claims (a reason is asked)"), permissions=["decide"])
+    def reject_selected(self, request, queryset: QuerySet):
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            rejected = []
+            for claim in queryset.select_related("trainee"):
+                try:
+                    claim_reject(claim=claim, actor=request.user, reason=form.cleaned_data["reason"])
+                except ApplicationError as exc:
+                    self.message_user(
+                        request,
+                        gettext("Claim #%(id)s (%(name)s) was not rejected: %(reason)s")
+                        % {"id": claim.pk, "name": claim.trainee.name, "reason": exc.message},
+                        messages.ERROR,
+                    )
+                else:
+                    rejected.append(f"#{claim.pk}")
+            if rejected:
+                self.message_user(
+                    request,
+                    gettext("Rejected %(count)s claims: %(ids)s")
+                    % {"count": len(rejected), "ids": ", ".join(rejected)},
+                    messages.SUCCESS,
+                )
+            return HttpResponseRedirect(request.get_full_path())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Reject claims"),
+            "opts": self.model._meta,
+            "claims": queryset.select_related("trainee", "occupation"),
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "action": "reject_selected",
+        }
+        return TemplateResponse(request, "admin/subsidies/subsidyclaim/reject_selected.html", context)
+
+
+@admin.register(SubsidyStandard)
+class SubsidyStandardAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
+    """Provincial staff keep the standards; overlapping periods are refused by the form
+    (the model's ``clean``) before the database refuses them."""
+
+    list_display = ("occupation", "level", "amount", "effective_from", "effective_to", "demonstration_label")
+    list_filter = ("is_demonstration", "occupation", "level")
+    list_select_related = ("occupation",)
+    search_fields = ("occupation__name",)
+
+    @admin.display(description=_("demonstration value"), boolean=False, ordering="is_demonstration")
+    def demonstration_label(self, obj):
+        if obj.is_demonstration:
+            return format_html(
+                '<strong style="color:#b45309">{}</strong>', gettext("Demonstration value, not official")
+            )
+        return gettext("Official")
+
+
+@admin.register(PolicySettings)
+class PolicySettingsAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
+    """One row; the list page opens it directly."""
+
+    list_display = (
+        "__str__",
+        "annual_limit",
+        "claim_window_months",
+        "lower_level_rule_enabled",
+        "policy_start",
+    )
+    readonly_fields = ("updated_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        obj = PolicySettings.current()
+        return HttpResponseRedirect(reverse("admin:subsidies_policysettings_change", args=[obj.pk]))
+
+
+@admin.register(ExternalSubsidyRecord)
+class ExternalSubsidyRecordAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Other training subsidies, imported with ``manage.py import_external_subsidies``."""
+
+    list_display = ("name", "masked_resident_id", "kind", "grant_date", "amount", "city", "reference_number")
+    list_filter = ("kind", "city")
+    list_select_related = ("city",)
+    search_fields = ("name", "=resident_id", "=reference_number")
+    date_hierarchy = "grant_date"
+
+    def scope_queryset(self, user, queryset):
+        return external_subsidies_visible_to(user, queryset)
+
+    @admin.display(description=_("resident ID number"))
+    def masked_resident_id(self, obj):
+        return mask_resident_id(obj.resident_id)
