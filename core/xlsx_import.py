@@ -727,3 +727,69 @@ def _safe(text: str) -> str:
     """Neutralise a value Excel would read as a formula."""
     text = str(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+# --------------------------------------------------------------------------- admin
+
+
+MAX_ERRORS_SHOWN = 1000
+
+
+def admin_import_view(
+    request,
+    *,
+    model_admin,
+    spec: ImportSpec,
+    ctx: dict[str, Any],
+    subject: str = "",
+    back_url: str,
+    template_url: str,
+):
+    """An admin page with a file field, the template link, and every error in a table.
+
+    Thin: it reads the upload and calls :func:`run_import`; ``ApplicationError`` (a refused
+    file, a plan not accepted, a wrong actor) is shown, never a 500.
+    """
+    from django import forms
+    from django.template.response import TemplateResponse
+
+    class UploadForm(forms.Form):
+        file = forms.FileField(label=_("Excel file (.xlsx)"))
+
+    result = error_message = None
+    errors: list[dict[str, Any]] = []
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = run_import(spec, form.cleaned_data["file"], ctx=ctx).as_dict()
+        except ApplicationError as exc:
+            error_message = str(exc.message)
+            if isinstance(exc, ImportRejected):
+                errors = exc.detail["errors"]
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": str(spec.title),
+        "subject": subject,
+        "form": form,
+        "result": result,
+        "error_message": error_message,
+        "errors": errors[:MAX_ERRORS_SHOWN],
+        "hidden_errors": max(0, len(errors) - MAX_ERRORS_SHOWN),
+        "back_url": back_url,
+        "back_label": model_admin.model._meta.verbose_name_plural,
+        "template_url": template_url,
+    }
+    status = 400 if error_message else 200
+    return TemplateResponse(request, "admin/xlsx_import.html", context, status=status)
+
+
+def template_response(spec: ImportSpec):
+    """The spec's template as a download."""
+    from django.http import HttpResponse
+
+    response = HttpResponse(
+        build_template(spec), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{spec.slug}-template.xlsx"'
+    return response

@@ -1,0 +1,305 @@
+"""Trainees and enrolments in the admin.
+
+Institution staff see the trainees enrolled in their own plans, register trainees, enrol
+them (by resident ID number: they cannot browse other institutions' trainees), record hours
+and completion results, and issue training certificates. Resident ID numbers are masked in
+lists. Continuing-education hours are shown on the trainee's page and exported as .xlsx.
+"""
+
+from __future__ import annotations
+
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role
+from certificates.services import training_certificate_issue
+from core.admin import NoDeleteAdminMixin, ScopedAdminMixin
+from core.errors import ApplicationError
+from core.identity import normalize_resident_id
+from institutions.admin import report_error
+from institutions.models import PlanStatus
+from institutions.selectors import plans_visible_to
+from trainees.models import CompletionResult, Enrolment, Trainee
+from trainees.selectors import (
+    continuing_education_by_year,
+    continuing_education_rows,
+    enrolments_visible_to,
+    trainees_visible_to,
+)
+from trainees.services import (
+    TRAINEE_FIELDS,
+    enrolment_create,
+    enrolment_record_completion,
+    enrolment_record_hours,
+    trainee_create,
+)
+
+
+class CurrentYearFilter(admin.SimpleListFilter):
+    title = _("continuing-education year")
+    parameter_name = "ce_year"
+
+    def lookups(self, request, model_admin):
+        year = timezone.localdate().year
+        return [(str(y), str(y)) for y in range(year, year - 5, -1)]
+
+    def queryset(self, request, queryset):
+        if not self.value() or not self.value().isdigit():
+            return queryset
+        return queryset.filter(enrolments__plan__end_date__year=int(self.value())).distinct()
+
+
+@admin.register(Trainee)
+class TraineeAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "masked_resident_id", "category", "household_city", "phone", "created_at")
+    list_filter = ("category", "household_city", CurrentYearFilter)
+    search_fields = ("name", "=resident_id")
+    list_select_related = ("household_city",)
+    actions = ("export_continuing_education",)
+    fields = (*[f for f in TRAINEE_FIELDS if f != "user"], "continuing_education")
+    readonly_fields = ("continuing_education",)
+
+    def scope_queryset(self, user, queryset):
+        return queryset.filter(pk__in=trainees_visible_to(user).values("pk"))
+
+    @admin.display(description=_("resident ID number"))
+    def masked_resident_id(self, obj):
+        return obj.masked_resident_id
+
+    def has_add_permission(self, request):
+        return (
+            request.user.role == Role.INSTITUTION or request.user.is_provincial
+        ) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        # A registered person's record changes through the roster import (keyed by resident
+        # ID), not by hand; the change page is a read-only record.
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        fields = {name: form.cleaned_data[name] for name in TRAINEE_FIELDS if name in form.cleaned_data}
+        saved = trainee_create(actor=request.user, **fields)
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    @admin.display(description=_("continuing-education hours (继续教育学时)"))
+    def continuing_education(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        rows = continuing_education_by_year(trainee=obj)
+        if not rows:
+            return gettext("No hours yet.")
+        return format_html(
+            "<table><tr><th>{}</th><th>{}</th><th>{}</th></tr>{}</table>",
+            gettext("Year"),
+            gettext("Hours"),
+            gettext("Classes"),
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                ((r["year"], r["hours"], r["classes"]) for r in rows),
+            ),
+        )
+
+    @admin.action(description=_("Export continuing-education hours (.xlsx)"))
+    def export_continuing_education(self, request, queryset):
+        """One row per class credited, for the year chosen in the filter (this year by default)."""
+        from openpyxl import Workbook
+
+        raw_year = request.GET.get("ce_year", "")
+        year = int(raw_year) if raw_year.isdigit() else timezone.localdate().year
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(str(year))
+        sheet.append(
+            [
+                gettext("Name"),
+                gettext("Resident ID number"),
+                gettext("Training institution"),
+                gettext("Class"),
+                gettext("Occupation"),
+                gettext("End date"),
+                gettext("Hours online"),
+                gettext("Hours offline"),
+                gettext("Hours credited"),
+            ]
+        )
+        for e in continuing_education_rows(trainees=queryset, year=year).iterator(chunk_size=2000):
+            sheet.append(
+                [
+                    _safe(e.trainee.name),
+                    e.trainee.resident_id,  # a string: Excel keeps it as text
+                    _safe(e.plan.institution.name),
+                    _safe(e.plan.title),
+                    _safe(e.plan.occupation.name),
+                    e.plan.end_date,
+                    float(e.hours_online),
+                    float(e.hours_offline),
+                    float(e.total_hours),
+                ]
+            )
+        out = io.BytesIO()
+        workbook.save(out)
+        response = HttpResponse(
+            out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        )
+        response["Content-Disposition"] = f'attachment; filename="continuing-education-{year}.xlsx"'
+        return response
+
+
+def _safe(text: str) -> str:
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+class EnrolmentAddForm(forms.ModelForm):
+    """Enrol by resident ID number: institution staff cannot browse others' trainees."""
+
+    resident_id = forms.CharField(label=_("resident ID number"), max_length=18)
+
+    class Meta:
+        model = Enrolment
+        fields = ("plan",)
+
+    def clean_resident_id(self):
+        number = normalize_resident_id(self.cleaned_data["resident_id"])
+        trainee = Trainee.objects.filter(resident_id=number).first()
+        if trainee is None:
+            raise ValidationError(_("No trainee has this resident ID number: register the trainee first."))
+        self.trainee = trainee
+        return number
+
+
+class EnrolmentChangeForm(forms.ModelForm):
+    class Meta:
+        model = Enrolment
+        fields = ("hours_online", "hours_offline", "completion_result", "completion_date")
+
+
+@admin.register(Enrolment)
+class EnrolmentAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "trainee_name",
+        "masked_resident_id",
+        "plan",
+        "hours_online",
+        "hours_offline",
+        "completion_result",
+        "completion_date",
+        "certificate",
+    )
+    list_filter = ("completion_result", ("plan", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("trainee__name", "=trainee__resident_id", "plan__title")
+    list_select_related = ("trainee", "plan", "plan__institution", "training_certificate")
+    actions = ("issue_training_certificates",)
+
+    def scope_queryset(self, user, queryset):
+        return queryset.filter(pk__in=enrolments_visible_to(user).values("pk"))
+
+    @admin.display(description=_("trainee"), ordering="trainee__name")
+    def trainee_name(self, obj):
+        return obj.trainee.name
+
+    @admin.display(description=_("resident ID number"))
+    def masked_resident_id(self, obj):
+        return obj.trainee.masked_resident_id
+
+    @admin.display(description=_("training certificate"))
+    def certificate(self, obj):
+        try:
+            return obj.training_certificate.number
+        except Enrolment.training_certificate.RelatedObjectDoesNotExist:
+            return "-"
+
+    def _is_owner(self, request, obj) -> bool:
+        return request.user.role == Role.INSTITUTION and (
+            obj is None or obj.plan.institution_id == request.user.institution_id
+        )
+
+    def has_add_permission(self, request):
+        return self._is_owner(request, None) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._is_owner(request, obj) and super().has_change_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = EnrolmentChangeForm if obj is not None else EnrolmentAddForm
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is None:
+            form.base_fields["plan"].queryset = plans_visible_to(request.user).filter(
+                status=PlanStatus.ACCEPTED
+            )
+        return form
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("plan", "resident_id")
+        return (
+            "trainee",
+            "plan",
+            "hours_online",
+            "hours_offline",
+            "completion_result",
+            "completion_date",
+            "certificate",
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("trainee", "plan", "certificate") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            saved = enrolment_create(plan=form.cleaned_data["plan"], trainee=form.trainee, actor=request.user)
+            obj.pk, obj.trainee_id = saved.pk, saved.trainee_id
+            obj._state.adding = False
+            return
+        data = form.cleaned_data
+        enrolment_record_hours(
+            enrolment=obj,
+            hours_online=data["hours_online"],
+            hours_offline=data["hours_offline"],
+            actor=request.user,
+        )
+        if data["completion_result"] != CompletionResult.PENDING:
+            if data["completion_date"] is None:
+                raise ApplicationError("invalid_date", gettext("A completion result needs its date."))
+            enrolment_record_completion(
+                enrolment=obj,
+                passed=data["completion_result"] == CompletionResult.PASSED,
+                on=data["completion_date"],
+                actor=request.user,
+            )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except (ApplicationError, ValidationError) as exc:
+            report_error(self, request, exc)
+            return HttpResponseRedirect(request.get_full_path())
+
+    @admin.action(description=_("Issue training certificates to the selected trainees"))
+    def issue_training_certificates(self, request, queryset):
+        issued = 0
+        for enrolment in queryset:
+            try:
+                training_certificate_issue(enrolment=enrolment, actor=request.user)
+                issued += 1
+            except ApplicationError as exc:
+                self.message_user(request, f"{enrolment.trainee.name}: {exc.message}", messages.ERROR)
+        if issued:
+            self.message_user(
+                request, gettext("%(n)d training certificates issued.") % {"n": issued}, messages.SUCCESS
+            )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if request.user.role != Role.INSTITUTION:
+            actions.pop("issue_training_certificates", None)
+        return actions
