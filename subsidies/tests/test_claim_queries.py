@@ -1,0 +1,62 @@
+"""The cost of a submission does not grow with history: the same queries with 1 or 20 earlier claims."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from reference.models import Level
+from subsidies.models import ClaimStatus
+from subsidies.tests.factories import SubsidyClaimFactory
+from subsidies.tests.helpers import freeze, occupation
+
+pytestmark = pytest.mark.django_db
+
+MAX_QUERIES_PER_SUBMISSION = 16
+LEVELS = [Level.JUNIOR, Level.INTERMEDIATE, Level.SENIOR]
+
+
+def _history(trainee, hangzhou, count):
+    """``count`` earlier claims: the trainee's own in earlier years, and other people's."""
+    from trainees.tests.factories import TraineeFactory
+
+    for n in range(count):
+        own = n % 2 == 0
+        SubsidyClaimFactory(
+            level_certificate__assessment__training_certificate__enrolment__trainee=(
+                trainee if own else TraineeFactory(household_city=hangzhou)
+            ),
+            level_certificate__assessment__training_certificate__enrolment__plan__occupation=occupation(
+                1 + n % 9
+            ),
+            level_certificate__assessment__training_certificate__enrolment__plan__level=LEVELS[n // 9 % 3],
+            # The trainee's own earlier claims are closed (withdrawn), so the new claim still passes.
+            status=ClaimStatus.WITHDRAWN if own else ClaimStatus.PAID,
+            submitted_at=datetime.datetime(2024, 1 + n % 12, 1, tzinfo=datetime.UTC),
+        )
+
+
+@pytest.mark.parametrize("history", [1, 20])
+def test_queries_per_submission_do_not_grow_with_history(
+    history, trainee, hangzhou, certify, submit, django_assert_max_num_queries
+):
+    _history(trainee, hangzhou, history)
+    with freeze(datetime.date(2025, 3, 10)):
+        training, level = certify(trainee, occupation_index=0)
+        with django_assert_max_num_queries(MAX_QUERIES_PER_SUBMISSION):
+            submit(trainee, training, level)
+
+
+def test_a_submission_costs_the_same_queries_with_1_and_with_20_earlier_claims(
+    trainee, hangzhou, certify, submit
+):
+    counts = []
+    with freeze(datetime.date(2025, 3, 10)):
+        for index, history in enumerate((1, 19)):  # 1, then 1 + 19 = 20
+            _history(trainee, hangzhou, history)
+            training, level = certify(trainee, occupation_index=0, level=LEVELS[index])
+            with CaptureQueriesContext(connection) as ctx:
+                submit(trainee, training, level)
+            counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
