@@ -185,6 +185,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else 
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 
+# Excel imports (core/xlsx_import.py): a larger file or more data rows is refused unread.
+XLSX_IMPORT_MAX_BYTES = _int("XLSX_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
+XLSX_IMPORT_MAX_ROWS = _int("XLSX_IMPORT_MAX_ROWS", default=100_000)
+
 REDIS_URL = _redis(_url("REDIS_URL", {"redis", "rediss"}, default=""))
 
 if REDIS_URL:
