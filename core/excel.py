@@ -154,6 +154,26 @@ def title_row(ws, text: str) -> list[WriteOnlyCell]:
     return [styled_cell(ws, safe_text(text), font=TITLE_FONT)]
 
 
+def discard_workbook(wb) -> None:
+    """Remove the temporary files of an unsaved write-only workbook.
+
+    A write-only worksheet streams its rows to a file in the system's temporary directory,
+    which ``save()`` removes. A report that fails half-way never saves, and without this a
+    million-row failure would leave hundreds of megabytes in /tmp until the process exits.
+    """
+    for ws in wb.worksheets:
+        rows = getattr(ws, "_rows", None)
+        if rows is not None:
+            with contextlib.suppress(Exception):
+                rows.close()  # ends the row generator while its file is still open
+        writer = getattr(ws, "_writer", None)
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
+            with contextlib.suppress(Exception):
+                writer.cleanup()
+
+
 def sha256_of(path: Path, *, block_size: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:

@@ -14,6 +14,7 @@ task activates zh-hans: the province receives Chinese column titles).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +34,7 @@ from core.excel import (
     TOTAL_FONT,
     ReusableCell,
     date_column,
+    discard_workbook,
     excel_date,
     header_row,
     money_column,
@@ -206,14 +208,29 @@ def _summary_key_order(key, occupation_order):
     return occupation_order.get(occupation_id, len(occupation_order)), Level.rank(level)
 
 
-def write_claims_report(
-    path: Path, *, bureau: Bureau, period: Period, progress: ProgressCallback | None = None
-) -> int:
+def _saving(build):
+    """Run ``build(wb, ...)`` on a fresh write-only workbook; clean its temporary files on failure."""
+
+    @functools.wraps(build)
+    def run(path: Path, *, bureau: Bureau, period: Period, progress: ProgressCallback | None = None) -> int:
+        wb = Workbook(write_only=True)
+        try:
+            count = build(wb, bureau=bureau, period=period, progress=progress)
+            wb.save(path)
+        except BaseException:
+            discard_workbook(wb)
+            raise
+        return count
+
+    return run
+
+
+@_saving
+def write_claims_report(wb, *, bureau: Bureau, period: Period, progress: ProgressCallback | None) -> int:
     """Write the claims filing report (补贴申领备案表) to ``path``; return its number of claims."""
     queryset = claims_for_report(bureau, period)
     total = queryset.count()  # for the progress bar only; the row count is what is written
 
-    wb = Workbook(write_only=True)
     detail = wb.create_sheet(pgettext("report sheet", "Claims"))
     summary = wb.create_sheet(pgettext("report sheet", "Summary"))
     title = _title(ReportKind.CLAIMS, bureau, period)
@@ -324,7 +341,6 @@ def write_claims_report(
     _finish_sheet(summary, CLAIM_SUMMARY_COLUMNS, len(groups) + 1)
     _footer(summary, bureau)
 
-    wb.save(path)
     return count
 
 
@@ -335,14 +351,12 @@ def _totals_row(ws, values, *, formats) -> list:
     ]
 
 
-def write_plans_report(
-    path: Path, *, bureau: Bureau, period: Period, progress: ProgressCallback | None = None
-) -> int:
+@_saving
+def write_plans_report(wb, *, bureau: Bureau, period: Period, progress: ProgressCallback | None) -> int:
     """Write the plan filing report (培训计划备案表) to ``path``; return its number of plans."""
     queryset = plans_for_report(bureau, period)
     total = queryset.count()
 
-    wb = Workbook(write_only=True)
     detail = wb.create_sheet(pgettext("report sheet", "Plans"))
     summary = wb.create_sheet(pgettext("report sheet", "Summary"))
     title = _title(ReportKind.PLANS, bureau, period)
@@ -446,7 +460,6 @@ def write_plans_report(
     _finish_sheet(summary, PLAN_SUMMARY_COLUMNS, len(groups) + 1)
     _footer(summary, bureau)
 
-    wb.save(path)
     return count
 
 

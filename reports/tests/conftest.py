@@ -27,14 +27,14 @@ def media(settings, tmp_path):
 def make_claim(hangzhou_bureau):
     """``make_claim(decided_at=..., status=..., bureau=..., **trainee_fields)``."""
 
-    def make(*, decided_at, status=ClaimStatus.APPROVED, bureau=None, **trainee_fields):
+    def make(*, decided_at, status=ClaimStatus.APPROVED, bureau=None, submitted_at=None, **trainee_fields):
         bureau = bureau or hangzhou_bureau
         trainee = TraineeFactory(household_city=bureau.city, **trainee_fields)
         return SubsidyClaimFactory(
             level_certificate__assessment__training_certificate__enrolment__trainee=trainee,
             bureau=bureau,
             status=status,
-            submitted_at=decided_at - datetime.timedelta(days=3),
+            submitted_at=submitted_at or decided_at - datetime.timedelta(days=3),
             decided_at=decided_at,
         )
 
