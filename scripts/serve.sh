@@ -1,19 +1,37 @@
 #!/usr/bin/env bash
 # Serve the system for `make run`: a Celery worker (with beat) when Redis answers, then the
-# Django server. Without Redis, tasks run in-process (CELERY_TASK_ALWAYS_EAGER).
+# Django development server. Without Redis, tasks run in-process (CELERY_TASK_ALWAYS_EAGER).
+# PORT (default 8000) and REDIS_URL (default redis://127.0.0.1:6379/0) may be set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+PORT=${PORT:-8000}
 
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 worker_pid=""
-if "$BIN/python" -c "import redis,sys; redis.Redis.from_url('$REDIS_URL', socket_connect_timeout=1).ping()" 2>/dev/null; then
+stop_worker() {
+    if [ -n "$worker_pid" ] && kill -0 "$worker_pid" 2>/dev/null; then
+        kill -TERM "$worker_pid" 2>/dev/null || true
+        wait "$worker_pid" 2>/dev/null || true
+    fi
+}
+# The worker must not outlive the server, however the server ends (Ctrl-C included).
+trap stop_worker EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if "$BIN/python" - "$REDIS_URL" 2>/dev/null <<'PY'; then
+import sys
+
+import redis
+
+redis.Redis.from_url(sys.argv[1], socket_connect_timeout=1).ping()
+PY
     export REDIS_URL
     "$BIN/celery" -A config worker -B --loglevel=INFO --concurrency=2 \
         --schedule=.celerybeat-schedule >celery.log 2>&1 &
     worker_pid=$!
-    trap '[ -n "$worker_pid" ] && kill "$worker_pid" 2>/dev/null || true' EXIT
-    worker_note="Celery worker and beat running against $REDIS_URL (log: celery.log)"
+    worker_note="Celery worker and beat running against $REDIS_URL (pid $worker_pid, log: celery.log)"
 else
     unset REDIS_URL
     worker_note="Redis not reachable: Celery tasks run in-process"
@@ -22,18 +40,21 @@ fi
 cat <<MSG
 
   浙江省数字技术工程师培育项目 — development server
-  Admin:    http://127.0.0.1:8000/admin/
-  API:      http://127.0.0.1:8000/api/v1/   (docs: http://127.0.0.1:8000/api/docs/)
+  Admin:    http://127.0.0.1:$PORT/admin/
+  API:      http://127.0.0.1:$PORT/api/v1/   (docs: http://127.0.0.1:$PORT/api/docs/)
   $worker_note
 
   Demo logins (password for all: demo-pass-2024):
+    admin         superuser
     province      provincial staff (省人社厅)
     hz_reviewer   Hangzhou bureau reviewer (杭州市人社局)
     nb_reviewer   Ningbo bureau reviewer (宁波市人社局)
     hdu_clerk     institution staff, 杭州电子科技大学
-    eval_clerk    evaluation staff
-    trainee       a trainee
-    admin         superuser
+    school_clerk  institution staff, 示例数字技能培训学校
+    eval_clerk    evaluation staff, 示例专业技术评价中心
+    trainee       a trainee (王小明, 杭州)
+  More demo users and what each role does: README.md
 
 MSG
-exec "$BIN/python" manage.py runserver 127.0.0.1:8000
+# Not exec: the shell stays to stop the worker when the server ends.
+"$BIN/python" manage.py runserver "127.0.0.1:$PORT"
