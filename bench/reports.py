@@ -17,7 +17,7 @@ child process so that one measurement's memory does not leak into the next:
   (with ``select_related``) to xlsx and writing the bytes to a file -- what a Django team
   would reach for first.
 
-Peak memory is the child process's ``ru_maxrss`` (Python, Django and everything), in MB.
+Peak memory is the child process's peak resident set (VmHWM: Python, Django, everything), in MB.
 The last line of output holds the figures as ``key=value`` pairs.
 """
 
@@ -54,7 +54,16 @@ def _setup_django(database_url: str) -> None:
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    """This process's peak resident memory, in MB.
+
+    VmHWM, not ``ru_maxrss``: Linux carries ``ru_maxrss`` over ``execve``, so a child would
+    report its parent's peak (the parent seeded the database) instead of its own.
+    """
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: best effort
 
 
 # --------------------------------------------------------------------------- data
@@ -270,13 +279,18 @@ def phase_task(rows: int) -> dict:
     from reports.models import JobStatus, ReportJob
     from reports.tasks import generate_report
 
+    from accounts.models import User
+
     bureau, period = _bureau_and_period()
+    # Requested by a user: jobs without one are the monthly schedule's, one per period.
+    user, _created = User.objects.get_or_create(username="bench")
     job = ReportJob.objects.create(
         kind="claims",
         bureau=bureau,
         period_kind=period.kind,
         period_start=period.start,
         period_end=period.end,
+        requested_by=user,
     )
     started = time.perf_counter()
     generate_report.apply(args=[job.pk])

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 
 # Excel, LibreOffice and WPS treat a leading =, +, - or @ as the start of a formula; tab and
@@ -97,20 +97,41 @@ def styled_cell(ws, value=None, *, number_format: str | None = None, font=None, 
     return cell
 
 
+class _ColumnCell(Cell):
+    """A cell whose style is fixed once built: its style id is looked up once, not per row.
+
+    openpyxl recomputes a cell's style id (a hash and a dictionary look-up) every time it
+    writes the cell, and formats the cell's repr into an exception message each time a row
+    hands it a ready-made cell; both are per-row costs this column cell avoids.
+    """
+
+    __slots__ = ("_fixed_style_id",)
+
+    @property
+    def style_id(self):
+        return self._fixed_style_id
+
+    def __repr__(self) -> str:
+        return "<column cell>"
+
+
 class ReusableCell:
     """One pre-styled cell reused for every row of a column.
 
     This is safe because a write-only worksheet serialises a row to its temporary file during
     ``append()``: by the time the next row sets the value, the previous one is already on
     disk. Values go straight into the cell (``_value``/``data_type``): the caller has already
-    made them safe (``safe_text``) and chosen the type, so openpyxl's per-value type sniffing,
-    which is most of the cost of a cell, is skipped.
+    made them safe (``safe_text``) and chosen the type, so openpyxl's per-value type sniffing
+    is skipped.
     """
 
     __slots__ = ("cell", "data_type")
 
     def __init__(self, ws, *, number_format: str, data_type: str):
-        self.cell = styled_cell(ws, number_format=number_format)
+        cell = _ColumnCell(ws)
+        cell.number_format = number_format
+        cell._fixed_style_id = Cell.style_id.fget(cell)
+        self.cell = cell
         self.data_type = data_type
 
     def __call__(self, value):

@@ -1,0 +1,153 @@
+"""End to end: a real Celery worker, the real broker (Redis), the real database (PostgreSQL).
+
+The worker is a separate process, so it needs the test database to be committed
+(``transaction=True``) and on a server both processes reach (PostgreSQL; SQLite in memory is
+private to this process). It listens on a queue of its own so that no other worker on the
+same Redis takes the message.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import openpyxl
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from config.celery import app as celery_app
+from reports.models import JobStatus, ReportJob
+from reports.services import report_request
+from reports.tests.conftest import local
+
+pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+WORKER_DEADLINE_SECONDS = 180  # start-up included; the machine may be busy
+
+
+def _database_url() -> str:
+    """The URL of the database this test runs on (pytest-django's ``test_<name>``)."""
+    db = connection.settings_dict
+    credentials = quote(db["USER"] or "", safe="")
+    if db.get("PASSWORD"):
+        credentials += ":" + quote(db["PASSWORD"], safe="")
+    host = db.get("HOST") or "127.0.0.1"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{credentials}@{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture
+def worker_queue(tmp_path, settings):
+    """A real ``celery -A config worker`` on a private queue; this process sends to that queue."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    queue = f"reports-e2e-{uuid.uuid4().hex[:12]}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                f"--queues={queue}",
+                f"--hostname={queue}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    saved = {key: celery_app.conf[key] for key in ("task_always_eager", "task_default_queue")}
+    # This process must send through the broker, to the worker's queue, not run the task itself.
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
+    try:
+        yield {"queue": queue, "process": worker, "log": log}
+    finally:
+        celery_app.conf.update(saved)
+        worker.send_signal(signal.SIGTERM)  # warm shutdown
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait(timeout=10)
+        # Drop our queue from the broker.
+        with celery_app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(queue)
+
+
+def _wait_for(job: ReportJob, worker) -> ReportJob:
+    deadline = time.monotonic() + WORKER_DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.status in (JobStatus.DONE, JobStatus.FAILED):
+            return job
+        if worker["process"].poll() is not None:
+            pytest.fail(f"the worker exited:\n{Path(worker['log']).read_text()[-4000:]}")
+        time.sleep(0.5)
+    pytest.fail(
+        f"job still {job.status} after {WORKER_DEADLINE_SECONDS} s:\n{worker['log'].read_text()[-4000:]}"
+    )
+
+
+def test_real_worker_produces_the_report_requested_through_the_broker(
+    worker_queue, make_claim, hangzhou_reviewer, hangzhou_bureau
+):
+    claims = [make_claim(decided_at=local(2024, 5, day, 10, 0)) for day in (2, 9, 16)]
+    x_claim = make_claim(decided_at=local(2024, 5, 20, 10, 0), resident_id="11010519491231002X")
+
+    # The service enqueues after commit; in autocommit that is at once, through Redis.
+    job = report_request(
+        kind="claims",
+        bureau=hangzhou_bureau,
+        period_kind="month",
+        period_start=local(2024, 5, 1).date(),
+        actor=hangzhou_reviewer,
+    )
+    job = _wait_for(job, worker_queue)
+
+    assert job.status == JobStatus.DONE, job.error
+    assert job.row_count == 4 and job.attempts == 1 and job.progress == 100
+    path = Path(settings.MEDIA_ROOT) / job.file.name
+    detail = openpyxl.load_workbook(path).worksheets[0]
+    numbers = [row[7].value for row in detail.iter_rows(min_row=3) if row[0].value is not None]
+    assert numbers == [c.level_certificate.number for c in [*claims, x_claim]]
+    assert detail.cell(row=6, column=3).value == "11010519491231002X"
+
+    # The same message again, through the broker: the worker takes it and does nothing.
+    from reports.tasks import generate_report
+
+    finished_at = job.finished_at
+    generate_report.delay(job.pk)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(_results(worker_queue)) < 2:
+        time.sleep(0.5)
+    assert _results(worker_queue) == ["'done'", "None"]  # the duplicate returned None: not run
+    job.refresh_from_db()
+    assert job.attempts == 1 and job.finished_at == finished_at
+
+
+def _results(worker) -> list[str]:
+    """What each finished task returned, from the worker's log ("... succeeded in 0.1s: 'done'")."""
+    lines = Path(worker["log"]).read_text(errors="replace").splitlines()
+    return [line.rsplit(": ", 1)[1] for line in lines if "succeeded in" in line]
