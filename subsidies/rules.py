@@ -49,6 +49,11 @@ WRONG_BUREAU = "wrong_bureau"
 NO_STANDARD = "no_standard"
 CLAIM_WINDOW_CLOSED = "claim_window_closed"
 
+# Messages also given when the database, not the rule, refuses a duplicate (services.py).
+# The msgids are English; the zh-Hans catalogue quotes the policy clause of each rule's docstring.
+DUPLICATE_MESSAGE = _("The trainee already has a claim for this occupation and level.")
+ALREADY_USED_MESSAGE = _("A certificate of this claim already backs another claim.")
+
 # Judged at submission only (SPEC.md, "Claim window"); approval skips them.
 SUBMISSION_ONLY = frozenset({CLAIM_WINDOW_CLOSED})
 
@@ -185,10 +190,7 @@ def missing_certificates(ctx: ClaimContext):
     The claimant holds both a training certificate and a level certificate.
     """
     if ctx.training_certificate is None or ctx.level_certificate is None:
-        return _(
-            "Both a training certificate and the matching level certificate are required "
-            "(取得培训合格证书和相应专业技术等级证书)."
-        )
+        return _("Both a training certificate and the matching level certificate are required.")
     if (
         ctx.training_certificate.trainee_id != ctx.trainee.pk
         or ctx.level_certificate.trainee_id != ctx.trainee.pk
@@ -225,7 +227,7 @@ def certificate_already_used(ctx: ClaimContext):
     if ctx.claim is not None and ctx.claim.pk:
         qs = qs.exclude(pk=ctx.claim.pk)
     if qs.exists():
-        return _("A certificate of this claim already backs another claim.")
+        return ALREADY_USED_MESSAGE
     return None
 
 
@@ -242,8 +244,7 @@ def institution_not_listed(ctx: ClaimContext):
         return _("The training did not run under an accepted training plan.")
     if not training.institution.listed_throughout(plan.start_date, plan.end_date):
         return _(
-            "The training institution was not on the catalogue, or was suspended, while the "
-            "training ran (纳入人力资源社会保障部培训机构目录)."
+            "The training institution was not on the catalogue, or was suspended, while the training ran."
         )
     return None
 
@@ -254,10 +255,7 @@ def evaluator_not_listed(ctx: ClaimContext):
     catalogued evaluation institution on its issue date."""
     level = ctx.require_level_certificate()
     if level.evaluator.status_on(level.issued_on) != ListingStatus.LISTED:
-        return _(
-            "The level certificate was not issued by a catalogued evaluation institution "
-            "(纳入人力资源社会保障部目录的相关评价机构)."
-        )
+        return _("The level certificate was not issued by a catalogued evaluation institution.")
     return None
 
 
@@ -286,8 +284,7 @@ def annual_limit(ctx: ClaimContext):
     limit = ctx.settings.annual_limit
     if claims + external >= limit:
         return _(
-            "The trainee already has %(count)s training subsidies in %(year)s; at most %(limit)s a "
-            "year (每人每年可享受不超过%(limit)s次)."
+            "The trainee already has %(count)s training subsidies in %(year)s; at most %(limit)s a year."
         ) % {"count": claims + external, "year": ctx.year, "limit": limit}
     return None
 
@@ -300,9 +297,7 @@ def duplicate_occupation_level(ctx: ClaimContext):
         c["occupation_id"] == level.occupation_id and c["level"] == level.level
         for c in ctx.other_active_claims
     ):
-        return _(
-            "The trainee already has a claim for this occupation and level (同一职业同一等级不可重复享受)."
-        )
+        return DUPLICATE_MESSAGE
     return None
 
 
@@ -333,13 +328,9 @@ def wrong_bureau(ctx: ClaimContext):
     if ctx.basis is not None:
         return None
     if is_graduate_in_graduation_year(ctx.trainee, ctx.year):
-        return _(
-            "A graduate in the graduation year claims at the bureau of the school's city "
-            "(毕业年度毕业生向学校所在地人社保部门申领补贴)."
-        )
+        return _("A graduate in the graduation year claims at the bureau of the school's city.")
     return _(
-        "Claim at the bureau of the household-registration, usual-residence or employment city "
-        "in Zhejiang (可向户籍地、常住地、求职就业地人社保部门申领)."
+        "Claim at the bureau of the household-registration, usual-residence or employment city in Zhejiang."
     )
 
 

@@ -155,12 +155,10 @@ _LOADED_RELATIONS = [
 def _rule_failure(code: str) -> rules.RuleResult:
     """The result a rule would have given, for a failure first seen by the database."""
     messages = {
-        rules.DUPLICATE_OCCUPATION_LEVEL: _(
-            "The trainee already has a claim for this occupation and level (同一职业同一等级不可重复享受)."
-        ),
-        rules.CERTIFICATE_ALREADY_USED: _("A certificate of this claim already backs another claim."),
+        rules.DUPLICATE_OCCUPATION_LEVEL: rules.DUPLICATE_MESSAGE,
+        rules.CERTIFICATE_ALREADY_USED: rules.ALREADY_USED_MESSAGE,
     }
-    return rules.RuleResult(code=code, passed=False, message=messages[code])
+    return rules.RuleResult(code=code, passed=False, message=str(messages[code]))
 
 
 def _check_submitter(actor, *, trainee: Trainee, bureau: Bureau | None) -> None:
