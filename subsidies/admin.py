@@ -24,7 +24,7 @@ from core.errors import ApplicationError
 from core.identity import mask_resident_id
 from subsidies.models import ClaimEvent, ExternalSubsidyRecord, PolicySettings, SubsidyClaim, SubsidyStandard
 from subsidies.selectors import claims_visible_to, external_subsidies_visible_to
-from subsidies.services import ClaimIneligible, claim_approve, claim_reject
+from subsidies.services import ClaimIneligible, claim_approve, claim_mark_paid, claim_reject
 
 
 class SubmittedMonthFilter(admin.SimpleListFilter):
@@ -77,6 +77,11 @@ class RejectForm(forms.Form):
     reason = forms.CharField(label=_("Reason for rejection"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
+class PaymentForm(forms.Form):
+    paid_on = forms.DateField(label=_("Paid on"), widget=forms.DateInput(attrs={"type": "date"}))
+    voucher_number = forms.CharField(label=_("Payment voucher number"), max_length=50)
+
+
 @admin.register(SubsidyClaim)
 class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = (
@@ -108,7 +113,7 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     )
     date_hierarchy = None
     ordering = ("-submitted_at", "-id")
-    actions = ("approve_selected", "reject_selected")
+    actions = ("approve_selected", "reject_selected", "mark_paid_selected")
     inlines = (ClaimEventInline,)
     fieldsets = (
         (
@@ -230,41 +235,91 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
-    @admin.action(description=_("Reject the selected claims (a reason is asked)"), permissions=["decide"])
-    def reject_selected(self, request, queryset: QuerySet):
-        form = RejectForm(request.POST if "apply" in request.POST else None)
-        if form.is_bound and form.is_valid():
-            rejected = []
-            for claim in queryset.select_related("trainee"):
-                try:
-                    claim_reject(claim=claim, actor=request.user, reason=form.cleaned_data["reason"])
-                except ApplicationError as exc:
-                    self.message_user(
-                        request,
-                        gettext("Claim #%(id)s (%(name)s) was not rejected: %(reason)s")
-                        % {"id": claim.pk, "name": claim.trainee.name, "reason": exc.message},
-                        messages.ERROR,
-                    )
-                else:
-                    rejected.append(f"#{claim.pk}")
-            if rejected:
+    def _apply_to_each(self, request, queryset, service, done_message, failed_message):
+        """Call ``service(claim)`` for every selected claim; report each failure and the successes."""
+        done = []
+        for claim in queryset.select_related("trainee"):
+            try:
+                service(claim)
+            except ApplicationError as exc:
                 self.message_user(
                     request,
-                    gettext("Rejected %(count)s claims: %(ids)s")
-                    % {"count": len(rejected), "ids": ", ".join(rejected)},
-                    messages.SUCCESS,
+                    failed_message % {"id": claim.pk, "name": claim.trainee.name, "reason": exc.message},
+                    messages.ERROR,
                 )
-            return HttpResponseRedirect(request.get_full_path())
+            else:
+                done.append(f"#{claim.pk}")
+        if done:
+            self.message_user(
+                request, done_message % {"count": len(done), "ids": ", ".join(done)}, messages.SUCCESS
+            )
+
+    def _action_form(self, request, queryset, *, action, form, title, intro, submit_label):
         context = {
             **self.admin_site.each_context(request),
-            "title": gettext("Reject claims"),
+            "title": title,
+            "intro": intro,
+            "submit_label": submit_label,
             "opts": self.model._meta,
             "claims": queryset.select_related("trainee", "occupation"),
             "form": form,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
-            "action": "reject_selected",
+            "action": action,
         }
-        return TemplateResponse(request, "admin/subsidies/subsidyclaim/reject_selected.html", context)
+        return TemplateResponse(request, "admin/subsidies/subsidyclaim/action_form.html", context)
+
+    @admin.action(description=_("Reject the selected claims (a reason is asked)"), permissions=["decide"])
+    def reject_selected(self, request, queryset: QuerySet):
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            self._apply_to_each(
+                request,
+                queryset,
+                lambda claim: claim_reject(claim=claim, actor=request.user, reason=reason),
+                gettext("Rejected %(count)s claims: %(ids)s"),
+                gettext("Claim #%(id)s (%(name)s) was not rejected: %(reason)s"),
+            )
+            return None  # back to the list, with the messages
+        return self._action_form(
+            request,
+            queryset,
+            action="reject_selected",
+            form=form,
+            title=gettext("Reject claims"),
+            intro=gettext("These claims will be rejected with the reason below:"),
+            submit_label=gettext("Reject"),
+        )
+
+    @admin.action(description=_("Record payment of the selected claims"), permissions=["decide"])
+    def mark_paid_selected(self, request, queryset: QuerySet):
+        form = PaymentForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            data = form.cleaned_data
+            self._apply_to_each(
+                request,
+                queryset,
+                # The full amount of each claim: a partial payment is recorded one claim at a time.
+                lambda claim: claim_mark_paid(
+                    claim=claim,
+                    actor=request.user,
+                    paid_on=data["paid_on"],
+                    amount=claim.amount,
+                    voucher_number=data["voucher_number"],
+                ),
+                gettext("Recorded payment of %(count)s claims: %(ids)s"),
+                gettext("Claim #%(id)s (%(name)s): payment not recorded: %(reason)s"),
+            )
+            return None
+        return self._action_form(
+            request,
+            queryset,
+            action="mark_paid_selected",
+            form=form,
+            title=gettext("Record payment"),
+            intro=gettext("The full amount of each of these approved claims was paid:"),
+            submit_label=gettext("Record payment"),
+        )
 
 
 @admin.register(SubsidyStandard)

@@ -274,3 +274,33 @@ def test_other_subsidies_are_listed_by_city_for_reviewers(
     assert "甲" in client_of(hangzhou_reviewer).get(url).content.decode()
     assert "甲" not in client_of(ningbo_reviewer).get(url).content.decode()
     assert record.resident_id not in client_of(hangzhou_reviewer).get(url).content.decode()
+
+
+def test_payment_is_recorded_for_approved_claims_and_refused_for_others(
+    today, client_of, hangzhou_reviewer, hz_claim
+):
+    from subsidies.services import claim_approve
+
+    approved = SubsidyClaimFactory(
+        level_certificate__assessment__training_certificate__enrolment__trainee=TraineeFactory(
+            household_city=hz_claim.trainee.household_city
+        ),
+        bureau=hz_claim.bureau,
+    )
+    claim_approve(claim=approved, actor=hangzhou_reviewer)
+    data = {"action": "mark_paid_selected", "_selected_action": [approved.pk, hz_claim.pk]}
+    client = client_of(hangzhou_reviewer)
+    assert 'name="voucher_number"' in client.post(reverse(CHANGELIST), data).content.decode()
+    response = client.post(
+        reverse(CHANGELIST), {**data, "apply": "1", "paid_on": "2025-03-10", "voucher_number": "PZ-2025-7"}
+    )
+    assert response.status_code == 302
+    approved.refresh_from_db()
+    hz_claim.refresh_from_db()
+    assert (approved.status, approved.voucher_number, approved.paid_amount) == (
+        ClaimStatus.PAID,
+        "PZ-2025-7",
+        approved.amount,
+    )
+    assert hz_claim.status == ClaimStatus.SUBMITTED
+    assert any(f"#{hz_claim.pk}" in m for m in _messages(response))
