@@ -276,10 +276,9 @@ def _bureau_and_period():
 
 
 def phase_task(rows: int) -> dict:
+    from accounts.models import User
     from reports.models import JobStatus, ReportJob
     from reports.tasks import generate_report
-
-    from accounts.models import User
 
     bureau, period = _bureau_and_period()
     # Requested by a user: jobs without one are the monthly schedule's, one per period.
