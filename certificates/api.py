@@ -109,6 +109,7 @@ def _score(label):
         max_value=100,
         required=False,
         allow_null=True,
+        default=None,
         label=label,
     )
 

@@ -27,5 +27,5 @@ urlpatterns = [
     path("me/", MeView.as_view(), name="api-me"),
     *router.urls,
     # Last: any other path under /api/v1/ answers the API's JSON 404, not Django's HTML page.
-    re_path(r"^.*$", not_found_view),
+    re_path(r"^", not_found_view),
 ]

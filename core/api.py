@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError, IntegrityError
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -99,6 +100,10 @@ def exception_handler(exc, context):
     return response
 
 
+@csrf_exempt
 def not_found_view(request, *args, **kwargs):
-    """The JSON 404 for any URL under /api/v1/ that names no endpoint (Django's is HTML)."""
+    """The JSON 404 for any URL under /api/v1/ that names no endpoint (Django's is HTML).
+
+    CSRF-exempt like every DRF view: a POST to a wrong URL must get this 404, not the
+    CSRF failure page (it changes nothing, so there is nothing to protect)."""
     return JsonResponse(error_body("not_found", exceptions.NotFound.default_detail), status=404)

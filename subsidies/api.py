@@ -85,6 +85,9 @@ class RuleResultSerializer(serializers.Serializer):
 
 
 class ClaimEventSerializer(serializers.ModelSerializer):
+    # Blank on the first event (a claim comes from nowhere): say so in the schema's enum.
+    from_status = serializers.ChoiceField(choices=ClaimStatus.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = ClaimEvent
         fields = ["at", "from_status", "to_status", "reason"]
