@@ -11,6 +11,7 @@ one and the page's HTML are written to ``test-artifacts/<test>/``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -107,6 +108,47 @@ class Journey:
         return folder
 
 
+@pytest.fixture(autouse=True)
+def _live_server_settings(settings, tmp_path):
+    # The live server runs in this process, so these reach it too.
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher"
+    ]  # logins are not the subject
+    settings.MEDIA_ROOT = tmp_path / "media"  # report files stay out of the working tree
+    # A requested report is produced in the server's thread right after the request commits
+    # (make test's default); the journeys do not depend on a worker being up.
+    from config.celery import app
+
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    previous, app.conf.task_always_eager = app.conf.task_always_eager, True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _clear_append_only_claim_events_on_sqlite(transactional_db):
+    """Let the test database be flushed after a journey that wrote claim events, on SQLite.
+
+    Claim events are append-only in the database (``subsidies`` migration 0002). PostgreSQL
+    flushes with TRUNCATE, which row triggers do not see; SQLite flushes with DELETE, which
+    the trigger refuses. So on SQLite, after the test and before the flush, the rows are
+    removed with the trigger lifted for that one statement, and the trigger is put back
+    from the migration's own SQL.
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return
+    guards = importlib.import_module("subsidies.migrations.0002_database_guards")
+    recreate = [sql for sql in guards.SQLITE_FORWARD if "subsidies_claimevent_no_delete" in sql]
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER IF EXISTS subsidies_claimevent_no_delete")
+        cursor.execute("DELETE FROM subsidies_claimevent")
+        for sql in recreate:
+            cursor.execute(sql)
+
+
 @pytest.fixture
 def chromium(monkeypatch):
     from playwright.sync_api import sync_playwright
@@ -124,6 +166,13 @@ def chromium(monkeypatch):
             yield browser
         finally:
             browser.close()
+            # Django's connections are context-local (asgiref), and the test's ORM calls ran
+            # in Playwright's context, on connections of their own: close them here, or the
+            # test database cannot be dropped at the end of the run ("being accessed by
+            # other users" on PostgreSQL).
+            from django.db import connections
+
+            connections.close_all()
 
 
 @pytest.fixture
