@@ -3,7 +3,7 @@
     python bench/claims.py [--trainees 100000] [--history 300000] [--claims 10000] [--keep]
 
 Builds a dedicated database: with ``DATABASE_URL`` pointing at PostgreSQL, a fresh database
-named ``<name>_bench`` on the same server (dropped afterwards unless ``--keep``); otherwise a
+named ``<name>_bench_<pid>`` on the same server (dropped afterwards unless ``--keep``); otherwise a
 temporary SQLite file. It bulk-creates the trainees and the earlier claims (each with its
 enrolment and both certificates), then submits ``--claims`` new claims one by one through
 ``subsidies.services.claim_submit`` (every rule, the row lock, the event) and prints, last
@@ -45,7 +45,8 @@ def prepare_database() -> tuple[str, callable]:
         import psycopg
 
         parsed = urlparse(url)
-        name = parsed.path.lstrip("/") + "_bench"
+        # One database per run, so two runs (or the suite's smoke test) never drop each other's.
+        name = f"{parsed.path.lstrip('/')}_bench_{os.getpid()}"
         admin_url = urlunparse(parsed._replace(scheme="postgresql", path="/postgres"))
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
