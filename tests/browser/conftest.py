@@ -85,7 +85,9 @@ class Journey:
         return response
 
     def log_in(self, username: str, password: str = DEFAULT_PASSWORD) -> None:
-        """Log in through the admin's own login form, as a person would."""
+        """Log in through the admin's own login form, as a person would (a fresh session:
+        the admin sends someone already logged in straight past its login form)."""
+        self.page.context.clear_cookies()
         self.page.goto(self.base_url + "/admin/login/?next=/admin/")
         self.page.fill("#id_username", username)
         self.page.fill("#id_password", password)
