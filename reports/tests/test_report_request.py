@@ -173,7 +173,7 @@ def test_monthly_schedule_is_in_the_beat_schedule(settings):
     assert schedule.day_of_month == {1}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_database_keeps_one_scheduled_job_per_bureau_and_month(hangzhou_bureau):
     from django.db import IntegrityError
 

@@ -25,7 +25,13 @@ from reports.models import JobStatus, ReportJob
 from reports.services import report_request
 from reports.tests.conftest import local
 
-pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: an earlier transactional test may have flushed the data migrations'
+# rows (role groups) that the personas need; this reloads them first.
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 WORKER_DEADLINE_SECONDS = 180  # start-up included; the machine may be busy
 
