@@ -182,6 +182,7 @@ def _finish_sheet(ws, columns, data_rows: int) -> None:
 
 
 def _title(kind: str, bureau: Bureau, period: Period) -> str:
+    # Translators: the title row, e.g. 杭州市人力资源和社会保障局 补贴申领备案表（2024年5月）
     return _("%(bureau)s %(report)s (%(period)s)") % {
         "bureau": bureau.name,
         "report": ReportKind(kind).label,
@@ -191,7 +192,9 @@ def _title(kind: str, bureau: Bureau, period: Period) -> str:
 
 def _footer(ws, bureau: Bureau) -> None:
     ws.append([])
+    # Translators: 制表单位
     ws.append([_("Prepared by"), safe_text(bureau.name)])
+    # Translators: 制表时间
     ws.append([_("Prepared at"), timezone.localtime().strftime("%Y-%m-%d %H:%M")])
 
 
@@ -231,7 +234,9 @@ def write_claims_report(wb, *, bureau: Bureau, period: Period, progress: Progres
     queryset = claims_for_report(bureau, period)
     total = queryset.count()  # for the progress bar only; the row count is what is written
 
+    # Translators: sheet name (at most 31 characters), 补贴申领明细
     detail = wb.create_sheet(pgettext("report sheet", "Claims"))
+    # Translators: sheet name, 汇总
     summary = wb.create_sheet(pgettext("report sheet", "Summary"))
     title = _title(ReportKind.CLAIMS, bureau, period)
     _prepare_sheet(detail, CLAIM_COLUMNS, title)
@@ -345,6 +350,7 @@ def write_claims_report(wb, *, bureau: Bureau, period: Period, progress: Progres
 
 
 def _totals_row(ws, values, *, formats) -> list:
+    # Translators: 合计
     return [styled_cell(ws, _("Total"), font=TOTAL_FONT), None] + [
         styled_cell(ws, value, number_format=fmt, font=TOTAL_FONT)
         for value, fmt in zip(values, formats, strict=True)
@@ -357,7 +363,9 @@ def write_plans_report(wb, *, bureau: Bureau, period: Period, progress: Progress
     queryset = plans_for_report(bureau, period)
     total = queryset.count()
 
+    # Translators: sheet name (at most 31 characters), 培训计划明细
     detail = wb.create_sheet(pgettext("report sheet", "Plans"))
+    # Translators: sheet name, 汇总
     summary = wb.create_sheet(pgettext("report sheet", "Summary"))
     title = _title(ReportKind.PLANS, bureau, period)
     _prepare_sheet(detail, PLAN_COLUMNS, title)

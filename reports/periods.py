@@ -51,12 +51,15 @@ class Period:
     def label(self) -> str:
         """2024年5月 / 2024年第2季度 / 2024年 (through the catalogue)."""
         if self.kind == PeriodKind.MONTH:
+            # Translators: a month in a report title, 2024年5月 (%(year)d年%(month)d月)
             return _("%(year)d-%(month)02d") % {"year": self.start.year, "month": self.start.month}
         if self.kind == PeriodKind.QUARTER:
+            # Translators: a quarter, 2024年第2季度
             return _("%(year)d Q%(quarter)d") % {
                 "year": self.start.year,
                 "quarter": (self.start.month - 1) // 3 + 1,
             }
+        # Translators: a calendar year, 2024年
         return _("Year %(year)d") % {"year": self.start.year}
 
     def slug(self) -> str:
