@@ -9,14 +9,18 @@ PORT=${PORT:-8000}
 
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 worker_pid=""
-stop_worker() {
-    if [ -n "$worker_pid" ] && kill -0 "$worker_pid" 2>/dev/null; then
-        kill -TERM "$worker_pid" 2>/dev/null || true
-        wait "$worker_pid" 2>/dev/null || true
-    fi
+server_pid=""
+stop_all() {
+    for pid in $server_pid $worker_pid; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
 }
-# The worker must not outlive the server, however the server ends (Ctrl-C included).
-trap stop_worker EXIT
+# Neither the server nor the worker outlives this script, however it ends (Ctrl-C, kill,
+# or the server stopping by itself).
+trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -56,5 +60,8 @@ cat <<MSG
   More demo users and what each role does: README.md
 
 MSG
-# Not exec: the shell stays to stop the worker when the server ends.
-"$BIN/python" manage.py runserver "127.0.0.1:$PORT"
+# In the background and waited for: the shell stays to stop the worker when the server
+# ends, and a signal to the shell is handled at once (not after the server exits).
+"$BIN/python" manage.py runserver "127.0.0.1:$PORT" &
+server_pid=$!
+wait "$server_pid"
