@@ -6,6 +6,13 @@ from rest_framework.routers import SimpleRouter
 from accounts.api import MeView, TokenView
 from certificates.api import LevelAssessmentViewSet, LevelCertificateViewSet, TrainingCertificateViewSet
 from core.api import not_found_view
+from core.api_reference import (
+    BureauViewSet,
+    CityViewSet,
+    EvaluationInstitutionViewSet,
+    OccupationViewSet,
+    TrainingInstitutionViewSet,
+)
 from institutions.api import PlanViewSet, PublicPlanViewSet
 from reports.api import ReportJobViewSet
 from subsidies.api import ClaimViewSet
@@ -21,6 +28,15 @@ router.register("level-assessments", LevelAssessmentViewSet, basename="level-ass
 router.register("level-certificates", LevelCertificateViewSet, basename="level-certificate")
 router.register("claims", ClaimViewSet, basename="claim")
 router.register("reports", ReportJobViewSet, basename="report")
+router.register("reference/cities", CityViewSet, basename="city")
+router.register("reference/bureaus", BureauViewSet, basename="bureau")
+router.register("reference/occupations", OccupationViewSet, basename="occupation")
+router.register(
+    "reference/training-institutions", TrainingInstitutionViewSet, basename="training-institution"
+)
+router.register(
+    "reference/evaluation-institutions", EvaluationInstitutionViewSet, basename="evaluation-institution"
+)
 
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),

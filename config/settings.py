@@ -255,6 +255,9 @@ SPECTACULAR_SETTINGS = {
         "ClaimStatusEnum": "subsidies.models.ClaimStatus.choices",
         "CompletionResultEnum": "trainees.models.CompletionResult.choices",
         "ReportJobStatusEnum": "reports.models.JobStatus.choices",
+        "ReportKindEnum": "reports.models.ReportKind.choices",
+        "ListingStatusEnum": "institutions.models.ListingStatus.choices",
+        "BureauKindEnum": ["city", "province"],
     },
 }
 # Failed API logins (POST /api/v1/auth/token/) allowed per username and address within the

@@ -138,6 +138,13 @@ def _city_side(side: dict, *, institution, evaluator, trainee, occupation, burea
     report.file.save(f"claims-{bureau.pk}.xlsx", ContentFile(b"PK\x03\x04 test workbook"), save=False)
     report.save()
     side["report"] = report
+    side.update(
+        city=institution.city,
+        bureau=bureau,
+        occupation=occupation,
+        institution=institution,
+        evaluator=evaluator,
+    )
 
 
 @pytest.fixture

@@ -163,6 +163,26 @@ ENDPOINTS = {
         lambda w, s: {"kind": "claims", "period_kind": "month", "period_start": "2024-05-01"},
     ),
     "reports-download": ("get", "reports/{id}/download/", "report", None),
+    "reference-cities-list": ("get", "reference/cities/", None, None),
+    "reference-cities-retrieve": ("get", "reference/cities/{id}/", "city", None),
+    "reference-bureaus-list": ("get", "reference/bureaus/", None, None),
+    "reference-bureaus-retrieve": ("get", "reference/bureaus/{id}/", "bureau", None),
+    "reference-occupations-list": ("get", "reference/occupations/", None, None),
+    "reference-occupations-retrieve": ("get", "reference/occupations/{id}/", "occupation", None),
+    "reference-training-institutions-list": ("get", "reference/training-institutions/", None, None),
+    "reference-training-institutions-retrieve": (
+        "get",
+        "reference/training-institutions/{id}/",
+        "institution",
+        None,
+    ),
+    "reference-evaluation-institutions-list": ("get", "reference/evaluation-institutions/", None, None),
+    "reference-evaluation-institutions-retrieve": (
+        "get",
+        "reference/evaluation-institutions/{id}/",
+        "evaluator",
+        None,
+    ),
 }
 
 # fmt: off
@@ -209,6 +229,17 @@ MATRIX = {
     "reports-retrieve":             [(200, 200),    (200, 404),     (403, 403),     (403, 403),     (403, 403),     (401, 401)],
     "reports-create":               [(202, NA),     (202, NA),      (403, NA),      (403, NA),      (403, NA),      (401, NA)],
     "reports-download":             [(200, 200),    (200, 404),     (403, 403),     (403, 403),     (403, 403),     (401, 401)],
+    # Published catalogues: open to everyone, in every city.
+    "reference-cities-list":        [(200, NA)] * 6,
+    "reference-cities-retrieve":    [(200, 200)] * 6,
+    "reference-bureaus-list":       [(200, NA)] * 6,
+    "reference-bureaus-retrieve":   [(200, 200)] * 6,
+    "reference-occupations-list":   [(200, NA)] * 6,
+    "reference-occupations-retrieve": [(200, 200)] * 6,
+    "reference-training-institutions-list": [(200, NA)] * 6,
+    "reference-training-institutions-retrieve": [(200, 200)] * 6,
+    "reference-evaluation-institutions-list": [(200, NA)] * 6,
+    "reference-evaluation-institutions-retrieve": [(200, 200)] * 6,
 }
 # fmt: on
 

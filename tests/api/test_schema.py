@@ -36,6 +36,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 CALLERS = [
     ("*", "/api/v1/auth/", None),
     ("*", "/api/v1/public/", None),
+    ("*", "/api/v1/reference/", None),
     ("GET", "/api/v1/me/", "trainee"),
     ("POST", "/api/v1/plans/{id}/accept/", "bureau"),
     ("POST", "/api/v1/plans/{id}/return/", "bureau"),
