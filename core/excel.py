@@ -10,6 +10,8 @@ database holds, read the way a reviewer expects:
   openpyxl refuses them and the whole report would fail for one bad byte;
 * identity and certificate numbers are written as strings in cells formatted as text (``@``),
   so Excel neither shows ``1.10105E+17`` nor drops the trailing ``X``;
+* data rows of fixed column kinds are serialised directly (``RowLayout``, ``StreamingWorksheet``),
+  an order of magnitude faster than openpyxl's per-cell objects;
 * a file is written under a temporary name next to its destination and moved into place with
   ``os.replace`` only once complete and flushed, so nobody ever downloads half a report.
 """
@@ -21,11 +23,15 @@ import datetime
 import hashlib
 import os
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
+from openpyxl import LXML
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 # Excel, LibreOffice and WPS treat a leading =, +, - or @ as the start of a formula; tab and
 # carriage return are listed by OWASP because some programs strip them and then see a formula.
@@ -81,12 +87,7 @@ TOTAL_FONT = Font(bold=True)
 
 
 def styled_cell(ws, value=None, *, number_format: str | None = None, font=None, **style) -> WriteOnlyCell:
-    """A write-only cell carrying a style.
-
-    Building the style of a cell is the expensive part of a styled cell in openpyxl; a column
-    that needs one format therefore builds its cell once and reassigns ``.value`` on every
-    row (see ``ReusableCell``).
-    """
+    """A write-only cell carrying a style (header, title and totals rows)."""
     cell = WriteOnlyCell(ws, value=value)
     if number_format is not None:
         cell.number_format = number_format
@@ -97,64 +98,151 @@ def styled_cell(ws, value=None, *, number_format: str | None = None, font=None, 
     return cell
 
 
-class _ColumnCell(Cell):
-    """A cell whose style is fixed once built: its style id is looked up once, not per row.
+# Column kinds of a ``RowLayout``.
+TEXT = "text"  # a string from the database: made safe, written as an inline string
+ID_TEXT = "id"  # an identity or certificate number: the same, in a text-formatted cell
+INTEGER = "integer"
+MONEY = "money"  # Decimal yuan, two decimals shown
+DECIMAL = "decimal"  # hours, one decimal shown
+DATE = "date"  # a datetime.date (a local date: the caller converts datetimes)
 
-    openpyxl recomputes a cell's style id (a hash and a dictionary look-up) every time it
-    writes the cell, and formats the cell's repr into an exception message each time a row
-    hands it a ready-made cell; both are per-row costs this column cell avoids.
+_KIND_FORMATS = {
+    TEXT: None,
+    ID_TEXT: TEXT_FORMAT,
+    INTEGER: None,
+    MONEY: MONEY_FORMAT,
+    DECIMAL: DECIMAL_FORMAT,
+    DATE: DATE_FORMAT,
+}
+
+
+def _xml_text(text: str) -> str:
+    if "&" in text or "<" in text or ">" in text:
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text
+
+
+class RowLayout:
+    """The columns of a sheet's data rows, and how to write one row as SpreadsheetML.
+
+    openpyxl writes a cell by building a ``Cell``, sniffing the value's type, building an
+    ElementTree element and serialising it through a generic incremental writer: about 20 µs
+    a cell on this project's machine, which makes a million-row report a matter of hours.
+    For the data rows of a report, whose columns have fixed kinds, the row is instead written
+    as text in one go; the workbook itself (styles, sheet set-up, header rows written with
+    ``append``, packaging) remains openpyxl's. The XML is exactly what openpyxl writes for
+    the same values (inline strings, numbers, style ids), and the tests read every report
+    back with openpyxl.
+
+    Values are made safe here, not by the caller: every string goes through ``safe_text``.
     """
 
-    __slots__ = ("_fixed_style_id",)
+    def __init__(self, ws, kinds):
+        self.kinds = tuple(kinds)
+        self._columns = []
+        for index, kind in enumerate(self.kinds, start=1):
+            number_format = _KIND_FORMATS[kind]
+            style = ""
+            if number_format is not None:
+                cell = Cell(ws)
+                cell.number_format = number_format  # registers the style in the workbook
+                style = f' s="{Cell.style_id.fget(cell)}"'
+            self._columns.append((f'<c r="{get_column_letter(index)}', style, kind))
 
-    @property
-    def style_id(self):
-        return self._fixed_style_id
+    def xml(self, values, row: int) -> str:
+        if len(values) != len(self._columns):
+            raise ValueError(f"expected {len(self._columns)} values, got {len(values)}")
+        r = str(row)
+        parts = [f'<row r="{r}">']
+        append = parts.append
+        for (start, style, kind), value in zip(self._columns, values, strict=True):
+            if value is None or value == "":
+                if style:  # keep the column's format on an empty cell
+                    append(f'{start}{r}"{style}/>')
+                continue
+            if kind in (TEXT, ID_TEXT):
+                text = safe_text(value)
+                space = ' xml:space="preserve"' if text != text.strip() else ""
+                append(f'{start}{r}"{style} t="inlineStr"><is><t{space}>{_xml_text(text)}</t></is></c>')
+            elif kind == DATE:
+                if type(value) is not datetime.date:
+                    raise TypeError(f"a DATE column takes a date, not {type(value).__name__}")
+                append(f'{start}{r}"{style}><v>{value.toordinal() - _EXCEL_EPOCH_ORDINAL}</v></c>')
+            elif kind in (MONEY, DECIMAL):
+                number = format(value, "f") if isinstance(value, Decimal) else repr(float(value))
+                append(f'{start}{r}"{style}><v>{number}</v></c>')
+            else:  # INTEGER
+                append(f'{start}{r}"{style}><v>{int(value)}</v></c>')
+        append("</row>")
+        return "".join(parts)
 
-    def __repr__(self) -> str:
-        return "<column cell>"
+    def cells(self, ws, values) -> list:
+        """The same row as openpyxl cells (the path used when the fast one is unavailable)."""
+        row = []
+        for kind, value in zip(self.kinds, values, strict=True):
+            if kind in (TEXT, ID_TEXT):
+                value = safe_text(value)
+            elif kind == DATE:
+                value = excel_date(value)
+            number_format = _KIND_FORMATS[kind]
+            row.append(styled_cell(ws, value, number_format=number_format) if number_format else value)
+        return row
 
 
-class ReusableCell:
-    """One pre-styled cell reused for every row of a column.
+class _LayoutRow:
+    __slots__ = ("layout", "values")
 
-    This is safe because a write-only worksheet serialises a row to its temporary file during
-    ``append()``: by the time the next row sets the value, the previous one is already on
-    disk. Values go straight into the cell (``_value``/``data_type``): the caller has already
-    made them safe (``safe_text``) and chosen the type, so openpyxl's per-value type sniffing
-    is skipped.
+
+class StreamingWorksheet(WriteOnlyWorksheet):
+    """A write-only worksheet that also takes data rows in a ``RowLayout`` (``append_row``).
+
+    Everything else (set-up, ``append`` of styled header rows, the tail, saving) is openpyxl's
+    write-only worksheet unchanged. Create it with ``streaming_sheet(wb, title)``.
     """
 
-    __slots__ = ("cell", "data_type")
+    def append_row(self, layout: RowLayout, values) -> None:
+        self._get_writer()
+        if self._rows is None:
+            self._rows = self._write_rows()
+            next(self._rows)
+        message = _LayoutRow()
+        message.layout = layout
+        message.values = values
+        self._rows.send(message)
 
-    def __init__(self, ws, *, number_format: str, data_type: str):
-        cell = _ColumnCell(ws)
-        cell.number_format = number_format
-        cell._fixed_style_id = Cell.style_id.fget(cell)
-        self.cell = cell
-        self.data_type = data_type
+    def _write_rows(self):
+        # openpyxl's WriteOnlyWorksheet._write_rows, plus the layout rows. The fast path
+        # writes text straight to the stream of et_xmlfile's writer (openpyxl's writer when
+        # lxml is absent, as in this project); with lxml the row goes through openpyxl cells.
+        try:
+            xf = self._writer.xf.send(True)
+        except StopIteration:
+            self._already_saved()
+        raw = None if LXML else getattr(xf, "_file", None)
+        with xf.element("sheetData"):
+            row_idx = 1
+            try:
+                while True:
+                    row = yield
+                    if type(row) is _LayoutRow:
+                        if raw is not None:
+                            raw(row.layout.xml(row.values, row_idx))
+                        else:
+                            cells = self._values_to_row(row.layout.cells(self, row.values), row_idx)
+                            self._writer.write_row(xf, cells, row_idx)
+                    else:
+                        self._writer.write_row(xf, self._values_to_row(row, row_idx), row_idx)
+                    row_idx += 1
+            except GeneratorExit:
+                pass
+        self._writer.xf.send(None)
 
-    def __call__(self, value):
-        cell = self.cell
-        cell._value = value
-        # An empty value is written as an empty styled cell, keeping the column's format.
-        cell.data_type = self.data_type if value is not None else "n"
-        return cell
 
-
-def text_column(ws) -> ReusableCell:
-    """Identity numbers, certificate numbers: strings in a text-formatted cell."""
-    return ReusableCell(ws, number_format=TEXT_FORMAT, data_type="s")
-
-
-def date_column(ws) -> ReusableCell:
-    """Dates; pass ``excel_date(value)``."""
-    return ReusableCell(ws, number_format=DATE_FORMAT, data_type="n")
-
-
-def money_column(ws) -> ReusableCell:
-    """Amounts in yuan (``Decimal``), shown with two decimals and thousands separators."""
-    return ReusableCell(ws, number_format=MONEY_FORMAT, data_type="n")
+def streaming_sheet(wb, title: str) -> StreamingWorksheet:
+    """A new ``StreamingWorksheet`` at the end of the write-only workbook ``wb``."""
+    ws = StreamingWorksheet(parent=wb, title=title)
+    wb._add_sheet(ws)
+    return ws
 
 
 def header_row(ws, labels) -> list[WriteOnlyCell]:

@@ -28,19 +28,21 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
 from core.excel import (
-    DECIMAL_FORMAT,
+    DATE,
+    DECIMAL,
+    ID_TEXT,
+    INTEGER,
     INTEGER_FORMAT,
+    MONEY,
     MONEY_FORMAT,
+    TEXT,
     TOTAL_FONT,
-    ReusableCell,
-    date_column,
+    RowLayout,
     discard_workbook,
-    excel_date,
     header_row,
-    money_column,
     safe_text,
+    streaming_sheet,
     styled_cell,
-    text_column,
     title_row,
 )
 from institutions.models import PlanStatus
@@ -164,6 +166,47 @@ PLAN_SUMMARY_COLUMNS = (
 )
 
 
+# The kinds of the detail columns, in the order of CLAIM_COLUMNS / PLAN_COLUMNS.
+CLAIM_KINDS = (
+    INTEGER,  # No.
+    TEXT,  # name
+    ID_TEXT,  # resident ID number
+    TEXT,  # occupation
+    TEXT,  # level
+    TEXT,  # training institution
+    ID_TEXT,  # training certificate number
+    ID_TEXT,  # level certificate number
+    DATE,  # issue date
+    TEXT,  # place of claim
+    TEXT,  # basis
+    MONEY,  # subsidy standard
+    TEXT,  # review status
+    DATE,  # review date
+    DATE,  # payment date
+)
+PLAN_KINDS = (
+    INTEGER,  # No.
+    TEXT,  # institution
+    ID_TEXT,  # credit code
+    TEXT,  # city
+    TEXT,  # class name
+    TEXT,  # occupation
+    TEXT,  # direction
+    TEXT,  # level
+    DATE,  # start
+    DATE,  # end
+    DECIMAL,  # hours online
+    DECIMAL,  # hours offline
+    INTEGER,  # class size
+    MONEY,  # fee
+    TEXT,  # evaluator
+    TEXT,  # filing authority
+    TEXT,  # status
+    DATE,  # filed
+    DATE,  # decided
+)
+
+
 def _prepare_sheet(ws, columns, title: str) -> None:
     """Title row, header row, widths, frozen header, print set-up (before any row is written)."""
     for index, (_label, width) in enumerate(columns, start=1):
@@ -235,9 +278,9 @@ def write_claims_report(wb, *, bureau: Bureau, period: Period, progress: Progres
     total = queryset.count()  # for the progress bar only; the row count is what is written
 
     # Translators: sheet name (at most 31 characters), 补贴申领明细
-    detail = wb.create_sheet(pgettext("report sheet", "Claims"))
+    detail = streaming_sheet(wb, pgettext("report sheet", "Claims"))
     # Translators: sheet name, 汇总
-    summary = wb.create_sheet(pgettext("report sheet", "Summary"))
+    summary = streaming_sheet(wb, pgettext("report sheet", "Summary"))
     title = _title(ReportKind.CLAIMS, bureau, period)
     _prepare_sheet(detail, CLAIM_COLUMNS, title)
     _prepare_sheet(summary, CLAIM_SUMMARY_COLUMNS, title)
@@ -249,18 +292,11 @@ def write_claims_report(wb, *, bureau: Bureau, period: Period, progress: Progres
     rejected = ClaimStatus.REJECTED.value
     tz = ZoneInfo(settings.TIME_ZONE)
 
-    # One pre-styled cell per formatted column (see core.excel.ReusableCell).
-    resident_id_cell = text_column(detail)
-    training_number_cell = text_column(detail)
-    level_number_cell = text_column(detail)
-    issued_cell = date_column(detail)
-    amount_cell = money_column(detail)
-    decided_cell = date_column(detail)
-    paid_cell = date_column(detail)
+    layout = RowLayout(detail, CLAIM_KINDS)
 
     # (occupation id, level) -> [occupation name, count, amount, approved, approved amount, rejected]
     groups: dict[tuple[int, str], list] = {}
-    append = detail.append
+    append = detail.append_row
     count = 0
     rows = queryset.values_list(*CLAIM_ROW_FIELDS).iterator(chunk_size=CHUNK_SIZE)
     for (
@@ -282,23 +318,24 @@ def write_claims_report(wb, *, bureau: Bureau, period: Period, progress: Progres
     ) in rows:
         count += 1
         append(
-            [
+            layout,
+            (
                 count,
-                safe_text(name),
-                resident_id_cell(safe_text(resident_id)),
-                safe_text(occupation),
+                name,
+                resident_id,
+                occupation,
                 levels[level],
-                safe_text(institution),
-                training_number_cell(safe_text(training_number)),
-                level_number_cell(safe_text(level_number)),
-                issued_cell(excel_date(issued_on)),
-                safe_text(city),
+                institution,
+                training_number,
+                level_number,
+                issued_on,
+                city,
                 bases[basis],
-                amount_cell(amount),
+                amount,
                 statuses[status],
-                decided_cell(excel_date(decided_at.astimezone(tz).date())),
-                paid_cell(excel_date(paid_on)),
-            ]
+                decided_at.astimezone(tz).date(),
+                paid_on,
+            ),
         )
         group = groups.get((occupation_id, level))
         if group is None:
@@ -314,25 +351,13 @@ def write_claims_report(wb, *, bureau: Bureau, period: Period, progress: Progres
             progress(count, total)
     _finish_sheet(detail, CLAIM_COLUMNS, count)
 
-    count_cell = ReusableCell(summary, number_format=INTEGER_FORMAT, data_type="n")
-    approved_cell = ReusableCell(summary, number_format=INTEGER_FORMAT, data_type="n")
-    rejected_cell = ReusableCell(summary, number_format=INTEGER_FORMAT, data_type="n")
-    amount_total_cell = money_column(summary)
-    approved_amount_cell = money_column(summary)
+    summary_layout = RowLayout(summary, (TEXT, TEXT, INTEGER, MONEY, INTEGER, MONEY, INTEGER))
     totals = [0, Decimal(0), 0, Decimal(0), 0]
     order = _occupation_order()
     for key in sorted(groups, key=lambda k: _summary_key_order(k, order)):
         occupation, n, amount, n_approved, approved_amount, n_rejected = groups[key]
-        summary.append(
-            [
-                safe_text(occupation),
-                levels[key[1]],
-                count_cell(n),
-                amount_total_cell(amount),
-                approved_cell(n_approved),
-                approved_amount_cell(approved_amount),
-                rejected_cell(n_rejected),
-            ]
+        summary.append_row(
+            summary_layout, (occupation, levels[key[1]], n, amount, n_approved, approved_amount, n_rejected)
         )
         for index, value in enumerate((n, amount, n_approved, approved_amount, n_rejected)):
             totals[index] += value
@@ -364,9 +389,9 @@ def write_plans_report(wb, *, bureau: Bureau, period: Period, progress: Progress
     total = queryset.count()
 
     # Translators: sheet name (at most 31 characters), 培训计划明细
-    detail = wb.create_sheet(pgettext("report sheet", "Plans"))
+    detail = streaming_sheet(wb, pgettext("report sheet", "Plans"))
     # Translators: sheet name, 汇总
-    summary = wb.create_sheet(pgettext("report sheet", "Summary"))
+    summary = streaming_sheet(wb, pgettext("report sheet", "Summary"))
     title = _title(ReportKind.PLANS, bureau, period)
     _prepare_sheet(detail, PLAN_COLUMNS, title)
     _prepare_sheet(summary, PLAN_SUMMARY_COLUMNS, title)
@@ -376,15 +401,7 @@ def write_plans_report(wb, *, bureau: Bureau, period: Period, progress: Progress
     accepted = PlanStatus.ACCEPTED.value
     tz = ZoneInfo(settings.TIME_ZONE)
 
-    credit_code_cell = text_column(detail)
-    start_cell = date_column(detail)
-    end_cell = date_column(detail)
-    online_cell = ReusableCell(detail, number_format=DECIMAL_FORMAT, data_type="n")
-    offline_cell = ReusableCell(detail, number_format=DECIMAL_FORMAT, data_type="n")
-    size_cell = ReusableCell(detail, number_format=INTEGER_FORMAT, data_type="n")
-    fee_cell = money_column(detail)
-    filed_cell = date_column(detail)
-    decided_cell = date_column(detail)
+    layout = RowLayout(detail, PLAN_KINDS)
 
     groups: dict[tuple[int, str], list] = {}
     count = 0
@@ -411,28 +428,29 @@ def write_plans_report(wb, *, bureau: Bureau, period: Period, progress: Progress
         decided_at,
     ) in rows:
         count += 1
-        detail.append(
-            [
+        detail.append_row(
+            layout,
+            (
                 count,
-                safe_text(institution),
-                credit_code_cell(safe_text(credit_code)),
-                safe_text(city),
-                safe_text(title_),
-                safe_text(occupation),
-                safe_text(direction),
+                institution,
+                credit_code,
+                city,
+                title_,
+                occupation,
+                direction,
                 levels[level],
-                start_cell(excel_date(start_date)),
-                end_cell(excel_date(end_date)),
-                online_cell(hours_online),
-                offline_cell(hours_offline),
-                size_cell(class_size),
-                fee_cell(fee),
-                safe_text(evaluator),
-                safe_text(authority),
+                start_date,
+                end_date,
+                hours_online,
+                hours_offline,
+                class_size,
+                fee,
+                evaluator,
+                authority,
                 statuses[status],
-                filed_cell(excel_date(filed_at.astimezone(tz).date())),
-                decided_cell(excel_date(decided_at.astimezone(tz).date()) if decided_at else None),
-            ]
+                filed_at.astimezone(tz).date(),
+                decided_at.astimezone(tz).date() if decided_at else None,
+            ),
         )
         group = groups.get((occupation_id, level))
         if group is None:
@@ -445,22 +463,12 @@ def write_plans_report(wb, *, bureau: Bureau, period: Period, progress: Progress
             progress(count, total)
     _finish_sheet(detail, PLAN_COLUMNS, count)
 
-    plans_cell = ReusableCell(summary, number_format=INTEGER_FORMAT, data_type="n")
-    trainees_cell = ReusableCell(summary, number_format=INTEGER_FORMAT, data_type="n")
-    accepted_cell = ReusableCell(summary, number_format=INTEGER_FORMAT, data_type="n")
+    summary_layout = RowLayout(summary, (TEXT, TEXT, INTEGER, INTEGER, INTEGER))
     totals = [0, 0, 0]
     order = _occupation_order()
     for key in sorted(groups, key=lambda k: _summary_key_order(k, order)):
         occupation, n, size, n_accepted = groups[key]
-        summary.append(
-            [
-                safe_text(occupation),
-                levels[key[1]],
-                plans_cell(n),
-                trainees_cell(size),
-                accepted_cell(n_accepted),
-            ]
-        )
+        summary.append_row(summary_layout, (occupation, levels[key[1]], n, size, n_accepted))
         totals[0] += n
         totals[1] += size
         totals[2] += n_accepted
