@@ -39,8 +39,15 @@ TODAY = datetime.date(2024, 6, 3)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache():
-    """Login-failure counters live in the cache; every test starts with none."""
+def _fresh_cache(settings):
+    """Login-failure counters live in the cache; every test starts with none.
+
+    A private in-memory cache, so that clearing it never flushes a shared Redis database
+    (CI points the cache and the Celery broker at the same one).
+    """
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api-tests"}
+    }
     cache.clear()
     yield
     cache.clear()
