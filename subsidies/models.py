@@ -329,7 +329,7 @@ class ExternalSubsidyRecord(models.Model):
     resident_id = models.CharField(
         _("resident ID number"), max_length=18, validators=[validate_resident_id], db_index=True
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     kind = models.CharField(_("kind of subsidy"), max_length=50)
     grant_date = models.DateField(_("grant date"))
     amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)

@@ -12,8 +12,17 @@ from django.utils import translation
 
 LOCALE = Path(settings.BASE_DIR) / "locale" / "zh_Hans" / "LC_MESSAGES"
 SOURCE_DIRS = [
-    "config", "core", "accounts", "reference", "institutions", "trainees", "certificates",
-    "subsidies", "reports", "dashboard", "templates",
+    "config",
+    "core",
+    "accounts",
+    "reference",
+    "institutions",
+    "trainees",
+    "certificates",
+    "subsidies",
+    "reports",
+    "dashboard",
+    "templates",
 ]
 
 
@@ -32,8 +41,8 @@ def test_po_file_has_no_untranslated_or_fuzzy_entries():
 def test_compiled_catalogue_matches_the_po_file():
     po = polib.pofile(str(LOCALE / "django.po"))
     mo = polib.mofile(str(LOCALE / "django.mo"))
-    po_table = {e.msgid: e.msgstr for e in po.translated_entries() if not e.msgid_plural}
-    mo_table = {e.msgid: e.msgstr for e in mo if e.msgid and not e.msgid_plural}
+    po_table = {(e.msgctxt, e.msgid): e.msgstr for e in po.translated_entries() if not e.msgid_plural}
+    mo_table = {(e.msgctxt, e.msgid): e.msgstr for e in mo if e.msgid and not e.msgid_plural}
     assert po_table == mo_table, "run: python manage.py compilemessages -l zh_Hans --ignore=.venv"
 
 
@@ -42,12 +51,16 @@ def test_every_string_marked_for_translation_is_in_the_catalogue(tmp_path):
     base = Path(settings.BASE_DIR)
     for name in SOURCE_DIRS:
         if (base / name).is_dir():
-            shutil.copytree(base / name, tmp_path / name, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+            shutil.copytree(
+                base / name, tmp_path / name, ignore=shutil.ignore_patterns("tests", "__pycache__")
+            )
     shutil.copy(base / "manage.py", tmp_path / "manage.py")
     (tmp_path / "locale").mkdir()
     subprocess.run(
         [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--no-location"],
-        cwd=tmp_path, check=True, capture_output=True,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
     )
     fresh = polib.pofile(str(tmp_path / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po"))
     shipped = {e.msgid for e in polib.pofile(str(LOCALE / "django.po")) if e.translated()}

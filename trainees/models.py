@@ -26,7 +26,7 @@ class Trainee(models.Model):
     resident_id = models.CharField(
         _("resident ID number"), max_length=18, unique=True, validators=[validate_resident_id]
     )
-    name = models.CharField(_("name"), max_length=50)
+    name = models.CharField(_("full name"), max_length=50)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     category = models.CharField(_("category"), max_length=12, choices=TraineeCategory.choices)
     household_city = models.ForeignKey(

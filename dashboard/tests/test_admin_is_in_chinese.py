@@ -86,7 +86,6 @@ def _english_on_pages(client, urls, ignore) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.xfail(strict=False, reason="zh-Hans translation pending")
 @pytest.mark.parametrize("persona", STAFF_ROLES)
 def test_no_english_label_is_left_on_the_admin_pages_a_role_opens(
     persona, request, rows_everyone_can_open, client_of
