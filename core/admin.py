@@ -46,3 +46,75 @@ class ReadOnlyAdminMixin(NoDeleteAdminMixin):
 admin.site.site_header = _("Zhejiang Digital Technology Engineer Programme")
 admin.site.site_title = _("Digital Technology Engineers")
 admin.site.index_title = _("Administration")
+
+
+class ExcelImportAdminMixin:
+    """Adds an Excel import page and its template download to a model admin's list page.
+
+    Subclasses set ``import_spec`` (a ``core.xlsx_import.ImportSpec`` class) and
+    ``import_link_label``, and implement ``import_context(request)``, returning the spec's
+    ``ctx`` (or raising ``PermissionDenied`` for a user who may not import).
+    """
+
+    change_list_template = "admin/excel_import_change_list.html"
+    import_spec = None
+    import_link_label = _("Import from Excel")
+
+    def import_context(self, request) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def has_import_permission(self, request) -> bool:
+        return self.has_add_permission(request)
+
+    def _import_url_name(self, suffix: str) -> str:
+        return f"{self.opts.app_label}_{self.opts.model_name}_{suffix}"
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path(
+                "import/", self.admin_site.admin_view(self.import_view), name=self._import_url_name("import")
+            ),
+            path(
+                "import/template/",
+                self.admin_site.admin_view(self.import_template_view),
+                name=self._import_url_name("import_template"),
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        from django.urls import reverse
+
+        extra_context = dict(extra_context or {})
+        if self.has_import_permission(request):
+            extra_context["import_url"] = reverse(f"admin:{self._import_url_name('import')}")
+            extra_context["import_link_label"] = self.import_link_label
+        return super().changelist_view(request, extra_context)
+
+    def import_template_view(self, request):
+        from django.core.exceptions import PermissionDenied
+
+        from core.xlsx_import import template_response
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return template_response(self.import_spec())
+
+    def import_view(self, request):
+        from django.core.exceptions import PermissionDenied
+        from django.urls import reverse
+
+        from core.xlsx_import import admin_import_view
+
+        if not self.has_import_permission(request):
+            raise PermissionDenied
+        return admin_import_view(
+            request,
+            model_admin=self,
+            spec=self.import_spec(),
+            ctx=self.import_context(request),
+            back_url=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
+            template_url=reverse(f"admin:{self._import_url_name('import_template')}"),
+        )

@@ -19,9 +19,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin
+from core.admin import ExcelImportAdminMixin, NoDeleteAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin
 from core.errors import ApplicationError
 from core.identity import mask_resident_id
+from subsidies.imports import ExternalSubsidyImport, SubsidyStandardImport
 from subsidies.models import ClaimEvent, ExternalSubsidyRecord, PolicySettings, SubsidyClaim, SubsidyStandard
 from subsidies.selectors import claims_visible_to, external_subsidies_visible_to
 from subsidies.services import ClaimIneligible, claim_approve, claim_mark_paid, claim_reject
@@ -323,9 +324,16 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(SubsidyStandard)
-class SubsidyStandardAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
+class SubsidyStandardAdmin(ExcelImportAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     """Provincial staff keep the standards; overlapping periods are refused by the form
-    (the model's ``clean``) before the database refuses them."""
+    (the model's ``clean``) before the database refuses them. The official table (附件2)
+    is imported from Excel on the list page."""
+
+    import_spec = SubsidyStandardImport
+    import_link_label = _("Import the standards table from Excel")
+
+    def import_context(self, request):
+        return {"actor": request.user}
 
     list_display = ("occupation", "level", "amount", "effective_from", "effective_to", "demonstration_label")
     list_filter = ("is_demonstration", "occupation", "level")
@@ -363,8 +371,21 @@ class PolicySettingsAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ExternalSubsidyRecord)
-class ExternalSubsidyRecordAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Other training subsidies, imported with ``manage.py import_external_subsidies``."""
+class ExternalSubsidyRecordAdmin(
+    ExcelImportAdminMixin, ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
+    """Other training subsidies, imported from Excel on the list page or with
+    ``manage.py import_external_subsidies``. Rows are never edited by hand."""
+
+    import_spec = ExternalSubsidyImport
+    import_link_label = _("Import other subsidies from Excel")
+
+    def import_context(self, request):
+        return {"actor": request.user}
+
+    def has_import_permission(self, request):
+        # Rows are added only through the import, which checks every row; never one by one.
+        return request.user.has_perm("subsidies.add_externalsubsidyrecord")
 
     list_display = ("name", "masked_resident_id", "kind", "grant_date", "amount", "city", "reference_number")
     list_filter = ("kind", "city")

@@ -1,5 +1,4 @@
-"""The subsidy-standards and other-subsidies imports declared in ``subsidies/imports.py``
-(kept here because the plans owner wrote them; move to subsidies/tests at will)."""
+"""The subsidy-standards and other-subsidies imports declared in ``subsidies/imports.py``."""
 
 import datetime
 from decimal import Decimal
