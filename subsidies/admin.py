@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from core.admin import ExcelImportAdminMixin, NoDeleteAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin
 from core.errors import ApplicationError
 from core.identity import mask_resident_id
+from reports.admin import request_claims_report
 from subsidies.imports import ExternalSubsidyImport, SubsidyStandardImport
 from subsidies.models import ClaimEvent, ExternalSubsidyRecord, PolicySettings, SubsidyClaim, SubsidyStandard
 from subsidies.selectors import claims_visible_to, external_subsidies_visible_to
@@ -114,7 +115,7 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     )
     date_hierarchy = None
     ordering = ("-submitted_at", "-id")
-    actions = ("approve_selected", "reject_selected", "mark_paid_selected")
+    actions = ("approve_selected", "reject_selected", "mark_paid_selected", request_claims_report)
     inlines = (ClaimEventInline,)
     fieldsets = (
         (

@@ -304,3 +304,14 @@ def test_payment_is_recorded_for_approved_claims_and_refused_for_others(
     )
     assert hz_claim.status == ClaimStatus.SUBMITTED
     assert any(f"#{hz_claim.pk}" in m for m in _messages(response))
+
+
+def test_a_reviewer_requests_the_months_filing_report_from_selected_claims(
+    client_of, hangzhou_reviewer, hz_claim
+):
+    response = client_of(hangzhou_reviewer).post(
+        reverse(CHANGELIST), {"action": "request_claims_report", "_selected_action": [hz_claim.pk]}
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("admin:reports_reportjob_add"))
+    assert "kind=claims" in response["Location"]
