@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect
-from django.urls import path, reverse
+from django.core.exceptions import ValidationError
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -27,10 +25,14 @@ from certificates.selectors import (
     training_certificates_visible_to,
 )
 from certificates.services import level_assessment_record, level_certificate_issue
-from core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin
+from core.admin import (
+    ExcelImportAdminMixin,
+    NoDeleteAdminMixin,
+    ReadOnlyAdminMixin,
+    ScopedAdminMixin,
+    ServiceErrorsAdminMixin,
+)
 from core.errors import ApplicationError
-from core.xlsx_import import admin_import_view, template_response
-from institutions.admin import report_error
 
 
 class MaskedTraineeMixin:
@@ -97,7 +99,14 @@ class AssessmentForm(forms.ModelForm):
 
 
 @admin.register(LevelAssessment)
-class LevelAssessmentAdmin(MaskedTraineeMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+class LevelAssessmentAdmin(
+    MaskedTraineeMixin,
+    ExcelImportAdminMixin,
+    ServiceErrorsAdminMixin,
+    ScopedAdminMixin,
+    NoDeleteAdminMixin,
+    admin.ModelAdmin,
+):
     form = AssessmentForm
     list_display = (
         "trainee_name",
@@ -180,13 +189,6 @@ class LevelAssessmentAdmin(MaskedTraineeMixin, ScopedAdminMixin, NoDeleteAdminMi
             setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except (ApplicationError, ValidationError) as exc:
-            report_error(self, request, exc)
-            return HttpResponseRedirect(request.get_full_path())
-
     @admin.action(description=_("Issue level certificates for the selected tests"))
     def issue_level_certificates(self, request, queryset):
         issued = 0
@@ -207,44 +209,18 @@ class LevelAssessmentAdmin(MaskedTraineeMixin, ScopedAdminMixin, NoDeleteAdminMi
             actions.pop("issue_level_certificates", None)
         return actions
 
-    def changelist_view(self, request, extra_context=None):
-        extra_context = dict(extra_context or {})
-        if self._is_evaluator(request):
-            extra_context["import_url"] = reverse("admin:certificates_levelassessment_import")
-        return super().changelist_view(request, extra_context)
+    # The Excel import of results (ExcelImportAdminMixin): evaluators import their own.
+    import_spec = LevelResultImport
+    import_link_label = _("Import results from Excel")
 
-    def get_urls(self):
-        return [
-            path(
-                "import/",
-                self.admin_site.admin_view(self.import_view),
-                name="certificates_levelassessment_import",
-            ),
-            path(
-                "import/template/",
-                self.admin_site.admin_view(self.template_view),
-                name="certificates_levelassessment_template",
-            ),
-            *super().get_urls(),
-        ]
+    def has_import_permission(self, request):
+        return self._is_evaluator(request) and self.has_add_permission(request)
 
-    def template_view(self, request):
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        return template_response(LevelResultImport())
+    def import_context(self, request):
+        return {"evaluator": request.user.evaluator, "actor": request.user}
 
-    def import_view(self, request):
-        if not self._is_evaluator(request) or not self.has_add_permission(request):
-            raise PermissionDenied
-        return admin_import_view(
-            request,
-            model_admin=self,
-            spec=LevelResultImport(),
-            ctx={"evaluator": request.user.evaluator, "actor": request.user},
-            subject=str(request.user.evaluator),
-            back_url=reverse("admin:certificates_levelassessment_changelist"),
-            template_url=reverse("admin:certificates_levelassessment_template"),
-        )
+    def import_subject(self, request):
+        return str(request.user.evaluator)
 
 
 @admin.register(LevelCertificate)

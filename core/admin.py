@@ -21,6 +21,30 @@ class ScopedAdminMixin:
         return self.scope_queryset(request.user, super().get_queryset(request))
 
 
+class ServiceErrorsAdminMixin:
+    """Show a service's refusal on the add/change page as an error message, never a 500.
+
+    Admins whose ``save_model`` calls a service (which raises ``ApplicationError``, or
+    Django's ``ValidationError`` from ``full_clean``) get the message and the same page back;
+    nothing was written, because the service refused before saving.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        from django.contrib import messages
+        from django.core.exceptions import ValidationError
+        from django.http import HttpResponseRedirect
+
+        from core.errors import ApplicationError
+
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as exc:
+            self.message_user(request, str(exc.message), messages.ERROR)
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+        return HttpResponseRedirect(request.get_full_path())
+
+
 class NoDeleteAdminMixin:
     """Records of the programme are never deleted (claims, events, certificates, plans)."""
 
@@ -65,6 +89,10 @@ class ExcelImportAdminMixin:
 
     def has_import_permission(self, request) -> bool:
         return self.has_add_permission(request)
+
+    def import_subject(self, request) -> str:
+        """Whose data the import writes, shown on the page (e.g. the evaluator's name)."""
+        return ""
 
     def _import_url_name(self, suffix: str) -> str:
         return f"{self.opts.app_label}_{self.opts.model_name}_{suffix}"
@@ -115,6 +143,7 @@ class ExcelImportAdminMixin:
             model_admin=self,
             spec=self.import_spec(),
             ctx=self.import_context(request),
+            subject=self.import_subject(request),
             back_url=reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"),
             template_url=reverse(f"admin:{self._import_url_name('import_template')}"),
         )

@@ -13,7 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -21,7 +21,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin
+from core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin, ServiceErrorsAdminMixin
 from core.errors import ApplicationError
 from core.xlsx_import import admin_import_view, template_response
 from institutions.models import (
@@ -43,15 +43,6 @@ from institutions.services import (
     plan_return,
     plan_update,
 )
-
-
-def report_error(model_admin, request, exc: Exception) -> None:
-    if isinstance(exc, ApplicationError):
-        model_admin.message_user(request, f"{exc.message}", messages.ERROR)
-    elif isinstance(exc, ValidationError):
-        model_admin.message_user(request, "; ".join(exc.messages), messages.ERROR)
-    else:  # pragma: no cover
-        raise exc
 
 
 class ListingAdminBase(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
@@ -161,7 +152,7 @@ class PlanForm(forms.ModelForm):
 
 
 @admin.register(TrainingPlan)
-class TrainingPlanAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     form = PlanForm
     list_display = (
         "title",
@@ -243,13 +234,6 @@ class TrainingPlanAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
         for field in saved._meta.concrete_fields:
             setattr(obj, field.attname, getattr(saved, field.attname))
         obj._state.adding = False
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except (ApplicationError, ValidationError) as exc:
-            report_error(self, request, exc)
-            return HttpResponseRedirect(request.get_full_path())
 
     def get_inlines(self, request, obj):
         # The event log exists once the plan does; the services write it.

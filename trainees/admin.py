@@ -13,7 +13,7 @@ import io
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
@@ -21,10 +21,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from certificates.services import training_certificate_issue
-from core.admin import NoDeleteAdminMixin, ScopedAdminMixin
+from core.admin import NoDeleteAdminMixin, ScopedAdminMixin, ServiceErrorsAdminMixin
 from core.errors import ApplicationError
 from core.identity import normalize_resident_id
-from institutions.admin import report_error
 from institutions.models import PlanStatus
 from institutions.selectors import plans_visible_to
 from trainees.models import CompletionResult, Enrolment, Trainee
@@ -184,7 +183,7 @@ class EnrolmentChangeForm(forms.ModelForm):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+class EnrolmentAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = (
         "trainee_name",
         "masked_resident_id",
@@ -276,13 +275,6 @@ class EnrolmentAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
                 on=data["completion_date"],
                 actor=request.user,
             )
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except (ApplicationError, ValidationError) as exc:
-            report_error(self, request, exc)
-            return HttpResponseRedirect(request.get_full_path())
 
     @admin.action(description=_("Issue training certificates to the selected trainees"))
     def issue_training_certificates(self, request, queryset):
