@@ -124,7 +124,6 @@ class LevelAssessmentAdmin(
     search_fields = ("trainee__name", "=trainee__resident_id", "=training_certificate__number")
     list_select_related = ("trainee", "occupation", "certificate")
     actions = ("issue_level_certificates",)
-    change_list_template = "admin/certificates/levelassessment/change_list.html"
 
     def scope_queryset(self, user, queryset):
         return queryset.filter(pk__in=level_assessments_visible_to(user).values("pk"))
