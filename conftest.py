@@ -6,6 +6,15 @@ import pytest
 pytest_plugins = ["tests.personas"]
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    # Django 5.2's PBKDF2 runs a million iterations per hash, and every persona is a user
+    # with a password: the suite spent minutes hashing. Tests check who may do what, not
+    # the strength of the hash; MD5 here keeps logins real and the suite fast.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _redis_reachable() -> tuple[bool, str]:
     from django.conf import settings
 

@@ -10,7 +10,6 @@ from django.contrib import admin
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.db import transaction
-from django.test import override_settings
 from django.urls import reverse
 
 from accounts.models import ROLE_GROUPS, Role, User
@@ -25,9 +24,8 @@ from trainees.models import Trainee
 
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
-    # A fast hasher for this module: the demo's passwords are hashed on load and checked here.
-    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
-    with fast, django_db_blocker.unblock(), transaction.atomic():
+    # The suite's fast hasher (conftest.py) applies: the demo's passwords are hashed on load.
+    with django_db_blocker.unblock(), transaction.atomic():
         call_command("load_demo", "--if-empty", stdout=open("/dev/null", "w"))  # noqa: SIM115
         yield demo_summary()
         transaction.set_rollback(True)

@@ -16,12 +16,6 @@ from subsidies.tests.helpers import freeze, occupation
 from trainees.tests.factories import EnrolmentFactory
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # The personas hash a password each; PBKDF2 would dominate these tests' run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def today():
     """Most claim tests run on 2025-03-10 (Zhejiang time)."""

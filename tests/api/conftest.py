@@ -53,11 +53,6 @@ def _fresh_cache(settings):
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def today():
     with time_machine.travel(datetime.datetime(2024, 6, 3, 10, 0, tzinfo=SHANGHAI), tick=False):

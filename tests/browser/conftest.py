@@ -113,9 +113,6 @@ class Journey:
 @pytest.fixture(autouse=True)
 def _live_server_settings(settings, tmp_path):
     # The live server runs in this process, so these reach it too.
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher"
-    ]  # logins are not the subject
     settings.MEDIA_ROOT = tmp_path / "media"  # report files stay out of the working tree
     # A requested report is produced in the server's thread right after the request commits
     # (make test's default); the journeys do not depend on a worker being up.
