@@ -1,6 +1,7 @@
 """The zh-Hans translation is complete: every msgid in the code has a Chinese translation,
 and the compiled catalogue shipped in the repository matches the .po file."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -30,6 +31,14 @@ def test_default_language_is_simplified_chinese():
     assert settings.LANGUAGE_CODE == "zh-hans"
     with translation.override(settings.LANGUAGE_CODE):
         assert translation.gettext("Submitted") == "已提交"
+
+
+def test_an_english_browser_or_client_still_gets_chinese(client, db):
+    page = client.get("/admin/login/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert "浙江省数字技术工程师培育项目" in page.content.decode()
+    api = client.get("/api/v1/me/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert api.status_code in (401, 403)
+    assert re.search(r"[\u4e00-\u9fff]", api.json()["message"]), api.json()
 
 
 def test_po_file_has_no_untranslated_or_fuzzy_entries():

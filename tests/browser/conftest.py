@@ -178,7 +178,8 @@ def chromium(monkeypatch):
 def journey(request, chromium, live_server, tmp_path):
     """``journey``: a fresh browser context on the live server; artifacts saved on failure."""
     context = chromium.new_context(
-        locale="zh-CN",
+        # An English browser: the admin must be Chinese whatever the browser asks for.
+        locale="en-US",
         timezone_id="Asia/Shanghai",
         accept_downloads=True,
         viewport={"width": 1280, "height": 900},
