@@ -31,8 +31,8 @@ from core.admin import (
     ReadOnlyAdminMixin,
     ScopedAdminMixin,
     ServiceErrorsAdminMixin,
+    apply_to_each,
 )
-from core.errors import ApplicationError
 
 
 class MaskedTraineeMixin:
@@ -190,16 +190,16 @@ class LevelAssessmentAdmin(
 
     @admin.action(description=_("Issue level certificates for the selected tests"))
     def issue_level_certificates(self, request, queryset):
-        issued = 0
-        for assessment in queryset:
-            try:
-                level_certificate_issue(assessment=assessment, actor=request.user)
-                issued += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{assessment.trainee.name}: {exc.message}", messages.ERROR)
+        issued = apply_to_each(
+            self,
+            request,
+            queryset,
+            lambda assessment: level_certificate_issue(assessment=assessment, actor=request.user),
+            failure_message=lambda assessment, exc: f"{assessment.trainee.name}: {exc.message}",
+        )
         if issued:
             self.message_user(
-                request, gettext("%(n)d level certificates issued.") % {"n": issued}, messages.SUCCESS
+                request, gettext("%(n)d level certificates issued.") % {"n": len(issued)}, messages.SUCCESS
             )
 
     def get_actions(self, request):

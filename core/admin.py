@@ -6,6 +6,28 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 
+def apply_to_each(model_admin, request, rows, service, *, failure_message) -> list:
+    """Call ``service(row)`` for each selected row of a bulk admin action.
+
+    A refusal (``ApplicationError``) is reported for its row with ``failure_message(row,
+    exc)`` and the action goes on with the next row; the rows done are returned, for the
+    caller's own success message.
+    """
+    from django.contrib import messages
+
+    from core.errors import ApplicationError
+
+    done = []
+    for row in rows:
+        try:
+            service(row)
+        except ApplicationError as exc:
+            model_admin.message_user(request, failure_message(row, exc), messages.ERROR)
+        else:
+            done.append(row)
+    return done
+
+
 class ScopedAdminMixin:
     """Limit an admin's rows to what the user may see.
 

@@ -19,7 +19,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core.admin import ExcelImportAdminMixin, NoDeleteAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin
+from core.admin import (
+    ExcelImportAdminMixin,
+    NoDeleteAdminMixin,
+    ReadOnlyAdminMixin,
+    ScopedAdminMixin,
+    apply_to_each,
+)
 from core.errors import ApplicationError
 from core.identity import mask_resident_id
 from reports.admin import request_claims_report
@@ -239,22 +245,18 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
 
     def _apply_to_each(self, request, queryset, service, done_message, failed_message):
         """Call ``service(claim)`` for every selected claim; report each failure and the successes."""
-        done = []
-        for claim in queryset.select_related("trainee"):
-            try:
-                service(claim)
-            except ApplicationError as exc:
-                self.message_user(
-                    request,
-                    failed_message % {"id": claim.pk, "name": claim.trainee.name, "reason": exc.message},
-                    messages.ERROR,
-                )
-            else:
-                done.append(f"#{claim.pk}")
+        done = apply_to_each(
+            self,
+            request,
+            queryset.select_related("trainee"),
+            service,
+            failure_message=lambda claim, exc: (
+                failed_message % {"id": claim.pk, "name": claim.trainee.name, "reason": exc.message}
+            ),
+        )
         if done:
-            self.message_user(
-                request, done_message % {"count": len(done), "ids": ", ".join(done)}, messages.SUCCESS
-            )
+            ids = ", ".join(f"#{claim.pk}" for claim in done)
+            self.message_user(request, done_message % {"count": len(done), "ids": ids}, messages.SUCCESS)
 
     def _action_form(self, request, queryset, *, action, form, title, intro, submit_label):
         context = {

@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
 from certificates.services import training_certificate_issue
-from core.admin import NoDeleteAdminMixin, ScopedAdminMixin, ServiceErrorsAdminMixin
+from core.admin import NoDeleteAdminMixin, ScopedAdminMixin, ServiceErrorsAdminMixin, apply_to_each
 from core.errors import ApplicationError
 from core.identity import normalize_resident_id
 from institutions.models import PlanStatus
@@ -278,16 +278,16 @@ class EnrolmentAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMix
 
     @admin.action(description=_("Issue training certificates to the selected trainees"))
     def issue_training_certificates(self, request, queryset):
-        issued = 0
-        for enrolment in queryset:
-            try:
-                training_certificate_issue(enrolment=enrolment, actor=request.user)
-                issued += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{enrolment.trainee.name}: {exc.message}", messages.ERROR)
+        issued = apply_to_each(
+            self,
+            request,
+            queryset,
+            lambda enrolment: training_certificate_issue(enrolment=enrolment, actor=request.user),
+            failure_message=lambda enrolment, exc: f"{enrolment.trainee.name}: {exc.message}",
+        )
         if issued:
             self.message_user(
-                request, gettext("%(n)d training certificates issued.") % {"n": issued}, messages.SUCCESS
+                request, gettext("%(n)d training certificates issued.") % {"n": len(issued)}, messages.SUCCESS
             )
 
     def get_actions(self, request):
