@@ -12,8 +12,9 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Role, User
-from accounts.services import user_set_role, user_sync_role_group
+from accounts.models import Message, Role, User
+from accounts.selectors import messages_visible_to
+from accounts.services import message_mark_read, user_set_role, user_sync_role_group
 
 ROLE_FIELDS = ("role", "bureau", "institution", "evaluator")
 
@@ -135,3 +136,44 @@ class UserAdmin(DjangoUserAdmin):
         # The form may have rewritten the groups (superusers see the field); the role's
         # group is not optional.
         user_sync_role_group(user=form.instance)
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    """Staff read their own messages (站内信) here: a finished job, a report ready."""
+
+    list_display = ("title", "kind", "created_at", "read_at")
+    list_filter = ("kind", ("read_at", admin.EmptyFieldListFilter))
+    search_fields = ("title", "body")
+    readonly_fields = ("kind", "title", "body", "link", "created_at", "read_at")
+    fields = readonly_fields
+    actions = ["mark_read"]
+
+    def get_queryset(self, request):
+        return messages_visible_to(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        message = self.get_object(request, object_id)
+        if message is not None:
+            message_mark_read(message=message, user=request.user)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.action(description=_("Mark as read"))
+    def mark_read(self, request, queryset):
+        for message in queryset.filter(read_at__isnull=True):
+            message_mark_read(message=message, user=request.user)

@@ -140,3 +140,61 @@ class User(AbstractUser):
     @property
     def is_bureau_reviewer(self) -> bool:
         return self.role == Role.BUREAU
+
+
+class MessageKind(models.TextChoices):
+    """What a message (站内信) is about; the trainee service and the admin show it as a label."""
+
+    CLAIM = "claim", _("Claim")
+    PAYMENT = "payment", _("Payment")
+    TRAINING = "training", _("Training")
+    APPLICATION = "application", _("Application")
+    JOB = "job", _("Background job")
+    SYSTEM = "system", _("System")
+
+
+class Message(models.Model):
+    """An in-site message (站内信) to one user.
+
+    Messages are written by the service that makes the change, inside its transaction, so a
+    decision and the message about it are committed together or not at all. A message is
+    never edited except to mark it read.
+    """
+
+    recipient = models.ForeignKey(
+        User, verbose_name=_("recipient"), on_delete=models.PROTECT, related_name="messages"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=MessageKind.choices)
+    title = models.CharField(_("title"), max_length=120)
+    body = models.TextField(_("text"), blank=True)
+    # Where the recipient goes to act on it: a path on this site (never another host).
+    link = models.CharField(_("link"), max_length=200, blank=True)
+    # What it is about, by app label, model and id (e.g. "subsidies.subsidyclaim", 42), so a
+    # page can list the messages about one object without a generic relation.
+    subject_type = models.CharField(_("about (type)"), max_length=60, blank=True)
+    subject_id = models.PositiveBigIntegerField(_("about (id)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="message_recipient_unread_idx"),
+            models.Index(fields=["subject_type", "subject_id"], name="message_subject_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(link="") | Q(link__startswith="/"),
+                name="accounts_message_link_is_local",
+                violation_error_message=_("A message may only link to a page of this site."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

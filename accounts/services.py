@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from accounts.models import ROLE_GROUPS, Role, User
+from accounts.models import ROLE_GROUPS, Message, Role, User
 
 # Roles that work in the Django admin (institution staff get a restricted one).
 ADMIN_ROLES = {Role.PROVINCIAL, Role.BUREAU, Role.INSTITUTION, Role.EVALUATOR}
@@ -76,3 +79,43 @@ def user_create(
     return user_set_role(
         user=user, role=role, bureau=bureau, institution=institution, evaluator=evaluator, actor=actor
     )
+
+
+def message_send(
+    *,
+    recipient: User,
+    kind: str,
+    title: str,
+    body: str = "",
+    link: str = "",
+    subject=None,
+) -> Message:
+    """Write one message (站内信) to ``recipient``.
+
+    Call it inside the transaction of the change it reports, so both commit or neither does.
+    ``subject`` is the model instance the message is about (optional).
+    """
+    message = Message(recipient=recipient, kind=kind, title=str(title)[:120], body=str(body), link=link)
+    if subject is not None:
+        message.subject_type = subject._meta.label_lower
+        message.subject_id = subject.pk
+    # The one constraint (a local link) is checked here in words; the database holds it too.
+    if message.link and not message.link.startswith("/"):
+        raise ValidationError({"link": _("A message may only link to a page of this site.")})
+    message.full_clean(exclude=["recipient"], validate_constraints=False)
+    message.save()
+    return message
+
+
+def message_mark_read(*, message: Message, user: User) -> Message:
+    """Mark one of the user's own messages read (a no-op if it already is)."""
+    if message.recipient_id != user.pk:
+        raise Message.DoesNotExist
+    if message.read_at is None:
+        Message.objects.filter(pk=message.pk, read_at__isnull=True).update(read_at=timezone.now())
+        message.refresh_from_db(fields=["read_at"])
+    return message
+
+
+def messages_mark_all_read(*, user: User) -> int:
+    return Message.objects.filter(recipient=user, read_at__isnull=True).update(read_at=timezone.now())

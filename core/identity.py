@@ -73,6 +73,28 @@ def mask_resident_id(value: str) -> str:
     return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}"
 
 
+def normalize_account_number(value: str) -> str:
+    """Bank and social-security-card account numbers are digits; people type spaces and dashes."""
+    return "".join(ch for ch in (value or "") if not ch.isspace() and ch != "-")
+
+
+def validate_account_number(value: str) -> None:
+    """A bank or social-security-card financial account: 10 to 30 digits."""
+    value = normalize_account_number(value)
+    if not value.isdigit() or not 10 <= len(value) <= 30:
+        raise ValidationError(
+            _("An account number is 10 to 30 digits; check the number on the card or passbook."),
+            code="account_number_format",
+        )
+
+
+def mask_account_number(value: str) -> str:
+    """6222021234567890123 -> 6222***********0123."""
+    if not value or len(value) < 8:
+        return value
+    return f"{value[:4]}{'*' * (len(value) - 8)}{value[-4:]}"
+
+
 def generate_resident_id(*, area: str = "330102", birth: str = "19900101", sequence: int = 1) -> str:
     """A valid resident ID number for demo data and tests (not a real person's)."""
     body = f"{area}{birth}{sequence % 1000:03d}"

@@ -12,9 +12,9 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from certificates.models import LevelCertificate, TrainingCertificate
-from core.identity import validate_resident_id
+from core.identity import mask_account_number, validate_resident_id
 from reference.models import Bureau, City, Level, Occupation
-from trainees.models import Trainee
+from trainees.models import PayeeKind, Trainee
 
 POLICY_START = datetime.date(2023, 9, 16)  # 本实施方案自2023年9月16日起施行
 
@@ -210,6 +210,14 @@ class SubsidyClaim(models.Model):
         _("amount paid (yuan)"), max_digits=10, decimal_places=2, null=True, blank=True
     )
     voucher_number = models.CharField(_("payment voucher number"), max_length=50, blank=True)
+    # The payee account, copied from the trainee at submission (SPEC "Payment"): later
+    # changes to the trainee's account do not move a claim's money. Blank on claims made
+    # before accounts were kept; such a claim cannot enter a payment batch.
+    payee_kind = models.CharField(
+        _("payee account type"), max_length=4, choices=PayeeKind.choices, blank=True, db_default=""
+    )
+    payee_bank = models.CharField(_("payee bank"), max_length=50, blank=True, db_default="")
+    payee_account = models.CharField(_("payee account"), max_length=40, blank=True, db_default="")
     rule_results = models.JSONField(
         _("rule check results"),
         default=list,
@@ -267,6 +275,14 @@ class SubsidyClaim(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.trainee.name} {self.occupation} {self.get_level_display()}"
+
+    @property
+    def masked_payee_account(self) -> str:
+        return mask_account_number(self.payee_account)
+
+    @property
+    def has_payee_account(self) -> bool:
+        return bool(self.payee_kind and self.payee_bank and self.payee_account)
 
     @property
     def is_active(self) -> bool:

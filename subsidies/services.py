@@ -18,6 +18,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
+from accounts.models import MessageKind
+from accounts.services import message_send
 from certificates.models import LevelCertificate, TrainingCertificate
 from core.errors import ApplicationError, NotPermitted
 from core.identity import normalize_resident_id, validate_resident_id
@@ -30,6 +32,7 @@ from subsidies.models import (
     PolicySettings,
     SubsidyClaim,
 )
+from subsidies.signals import claim_status_changed, claim_submitted
 from subsidies.workflow import Mover, allowed_targets, is_mover, mover_for
 from trainees.models import Trainee
 
@@ -74,7 +77,7 @@ def _context(
             pk=training_certificate.pk
         )
     if level_certificate is not None:
-        level_certificate = LevelCertificate.objects.select_related("evaluator").get(pk=level_certificate.pk)
+        level_certificate = LevelCertificate.objects.select_related("evaluator", "occupation").get(pk=level_certificate.pk)
     if bureau is not None:
         bureau = Bureau.objects.select_related("city").get(pk=bureau.pk)
     return rules.ClaimContext(
@@ -214,7 +217,7 @@ def claim_submit(
                 trainee=locked,
                 training_certificate=ctx.training_certificate,
                 level_certificate=ctx.level_certificate,
-                occupation_id=ctx.level_certificate.occupation_id,
+                occupation=ctx.level_certificate.occupation,
                 level=ctx.level_certificate.level,
                 bureau=ctx.bureau,
                 basis=ctx.basis,
@@ -226,6 +229,10 @@ def claim_submit(
                 submitted_by=actor,
                 rule_results=[r.as_dict() for r in results],
                 rules_checked_at=now,
+                # The account the money goes to is fixed at submission (SPEC "Payment").
+                payee_kind=locked.payee_kind,
+                payee_bank=locked.bank_name,
+                payee_account=locked.bank_account,
             )
             # The partial unique constraints were just checked by the rules, in words; the
             # database holds them again at insert time (see the IntegrityError below). The
@@ -257,12 +264,87 @@ def claim_submit(
 def _event(
     *, claim: SubsidyClaim, actor, from_status: str, to_status: str, at, reason: str = ""
 ) -> ClaimEvent:
+    """Log a transition, tell the trainee (in the same transaction) and announce it after commit."""
     event = ClaimEvent(
         claim=claim, actor=actor, at=at, from_status=from_status, to_status=to_status, reason=reason
     )
     event.full_clean(exclude=["claim", "actor"])  # both are rows in hand
     event.save()
+    _tell_trainee(claim=claim, to_status=to_status, reason=reason)
+    claim_id = claim.pk
+    if not from_status:
+        transaction.on_commit(lambda: claim_submitted.send(sender=SubsidyClaim, claim_id=claim_id))
+    transaction.on_commit(
+        lambda: claim_status_changed.send(
+            sender=SubsidyClaim, claim_id=claim_id, from_status=from_status, to_status=to_status
+        )
+    )
     return event
+
+
+def claim_link(claim: SubsidyClaim) -> str:
+    """The claim's page in the trainee service (学员服务)."""
+    return f"/me/claims/{claim.pk}/"
+
+
+def _tell_trainee(*, claim: SubsidyClaim, to_status: str, reason: str) -> None:
+    """One message (站内信) to the trainee on each step of their claim, if they have a login."""
+    if claim.trainee.user_id is None:
+        return
+    recipient = claim.trainee.user
+    values = {
+        "number": claim.pk,
+        "occupation": claim.occupation.name,
+        "level": claim.get_level_display(),
+        "bureau": claim.bureau.name,
+        "amount": claim.paid_amount if to_status == ClaimStatus.PAID else claim.amount,
+        "paid_on": claim.paid_on.isoformat() if claim.paid_on else "",
+        "reason": reason,
+    }
+    texts = {
+        ClaimStatus.SUBMITTED: (
+            _("Claim No. %(number)s received"),
+            _(
+                "Your claim for %(occupation)s (%(level)s) was submitted to %(bureau)s. "
+                "The bureau will review it; you will get a message when it decides."
+            ),
+        ),
+        ClaimStatus.APPROVED: (
+            _("Claim No. %(number)s approved"),
+            _(
+                "%(bureau)s approved your claim for %(occupation)s (%(level)s): %(amount)s yuan. "
+                "The money will be paid to your payee account; you will get a message when it is paid."
+            ),
+        ),
+        ClaimStatus.REJECTED: (
+            _("Claim No. %(number)s not approved"),
+            _(
+                "%(bureau)s did not approve your claim for %(occupation)s (%(level)s). Reason: %(reason)s. "
+                "If you can correct this, you may submit a new claim."
+            ),
+        ),
+        ClaimStatus.PAID: (
+            _("Claim No. %(number)s paid"),
+            _(
+                "%(amount)s yuan for %(occupation)s (%(level)s) was paid to your payee account on %(paid_on)s."
+            ),
+        ),
+        ClaimStatus.WITHDRAWN: (
+            _("Claim No. %(number)s withdrawn"),
+            _("You withdrew your claim for %(occupation)s (%(level)s). You may submit it again."),
+        ),
+    }
+    if to_status not in texts:
+        return
+    title, body = texts[to_status]
+    message_send(
+        recipient=recipient,
+        kind=MessageKind.PAYMENT if to_status == ClaimStatus.PAID else MessageKind.CLAIM,
+        title=title % values,
+        body=body % values,
+        link=claim_link(claim),
+        subject=claim,
+    )
 
 
 def _lock(claim: SubsidyClaim) -> SubsidyClaim:

@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from core.identity import mask_resident_id, normalize_resident_id, validate_resident_id
+from core.identity import mask_account_number, mask_resident_id, normalize_resident_id, validate_resident_id
 from institutions.models import TrainingPlan
 from reference.models import City
 
@@ -20,6 +20,14 @@ class TraineeCategory(models.TextChoices):
     NEW_FORM = "new_form", _("New-form employment worker")
     FREELANCER = "freelancer", _("Freelancer")
     GRADUATE = "graduate", _("Graduate in the graduation year")
+
+
+class PayeeKind(models.TextChoices):
+    """Where a subsidy is paid: the social-security card's financial account or a bank
+    account in the trainee's own name."""
+
+    SOCIAL_SECURITY_CARD = "ssc", _("Social security card financial account")
+    BANK = "bank", _("Bank account in own name")
 
 
 class Trainee(models.Model):
@@ -53,6 +61,10 @@ class Trainee(models.Model):
         City, verbose_name=_("school city"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     graduation_year = models.PositiveSmallIntegerField(_("graduation year"), null=True, blank=True)
+    # The payee account (收款账户), copied onto each claim at submission.
+    payee_kind = models.CharField(
+        _("payee account type"), max_length=4, choices=PayeeKind.choices, blank=True, db_default=""
+    )
     bank_name = models.CharField(_("bank"), max_length=50, blank=True)
     bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
     user = models.OneToOneField(
@@ -89,6 +101,14 @@ class Trainee(models.Model):
     @property
     def masked_resident_id(self) -> str:
         return mask_resident_id(self.resident_id)
+
+    @property
+    def masked_bank_account(self) -> str:
+        return mask_account_number(self.bank_account)
+
+    @property
+    def has_payee_account(self) -> bool:
+        return bool(self.payee_kind and self.bank_name and self.bank_account)
 
     def clean(self) -> None:
         self.resident_id = normalize_resident_id(self.resident_id)

@@ -9,15 +9,16 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from accounts.models import Role
 from core.errors import ApplicationError, Conflict, NotPermitted
-from core.identity import normalize_resident_id
+from core.identity import normalize_account_number, normalize_resident_id, validate_account_number
 from institutions.models import PlanStatus, TrainingPlan
 from institutions.services import is_institution_staff_of
-from trainees.models import CompletionResult, Enrolment, Trainee
+from trainees.models import CompletionResult, Enrolment, PayeeKind, Trainee
 
 TRAINEE_FIELDS = (
     "resident_id",
@@ -30,6 +31,7 @@ TRAINEE_FIELDS = (
     "school_name",
     "school_city",
     "graduation_year",
+    "payee_kind",
     "bank_name",
     "bank_account",
     "user",
@@ -80,6 +82,51 @@ def trainee_create(*, actor, **fields: Any) -> Trainee:
         )
     trainee.full_clean()
     trainee.save()
+    return trainee
+
+
+def trainee_set_payee_account(*, trainee: Trainee, kind: str, bank_name: str, account: str, actor) -> Trainee:
+    """Set the account the trainee's subsidies are paid to (收款账户).
+
+    The trainee sets their own; institution staff of a class the trainee is in, and
+    provincial staff, may set it for them. The account must be in the trainee's own name
+    (a social-security card's financial account or the trainee's bank account): the
+    trainee confirms that when saving it. Each claim copies the account at submission.
+    """
+    own = actor is not None and trainee.user_id is not None and actor.pk == trainee.user_id
+    staff = actor is not None and (
+        actor.is_provincial
+        or (
+            getattr(actor, "role", "") == Role.INSTITUTION
+            and trainee.enrolments.filter(plan__institution_id=actor.institution_id).exists()
+        )
+    )
+    if not (own or staff):
+        raise NotPermitted(
+            "not_permitted", _("Only the trainee or their institution may set the payee account.")
+        )
+    errors: dict[str, str] = {}
+    if kind not in PayeeKind.values:
+        errors["kind"] = _("Choose the type of account: social security card or bank account.")
+    bank_name = " ".join((bank_name or "").split())
+    if not bank_name:
+        errors["bank_name"] = _("Enter the name of the bank that keeps the account.")
+    account = normalize_account_number(account)
+    try:
+        validate_account_number(account)
+    except ValidationError as exc:
+        errors["account"] = exc.messages[0]
+    if errors:
+        raise ApplicationError(
+            "invalid_payee_account", _("The payee account is incomplete or wrong."), errors
+        )
+    with transaction.atomic():
+        trainee = Trainee.objects.select_for_update().get(pk=trainee.pk)
+        trainee.payee_kind = kind
+        trainee.bank_name = bank_name
+        trainee.bank_account = account
+        trainee.full_clean()
+        trainee.save(update_fields=["payee_kind", "bank_name", "bank_account"])
     return trainee
 
 
