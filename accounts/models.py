@@ -140,3 +140,7 @@ class User(AbstractUser):
     @property
     def is_bureau_reviewer(self) -> bool:
         return self.role == Role.BUREAU
+
+    def is_reviewer_of_bureau(self, bureau_id: int | None) -> bool:
+        """A reviewer of this very bureau: the one check for "the bureau a claim or plan is filed to"."""
+        return self.is_bureau_reviewer and self.bureau_id is not None and self.bureau_id == bureau_id

@@ -260,10 +260,6 @@ class TrainingPlan(models.Model):
     def __str__(self) -> str:
         return f"{self.institution} · {self.title}"
 
-    @property
-    def required_hours(self):
-        return self.hours_online + self.hours_offline
-
 
 class PlanEvent(models.Model):
     """Append-only log of a plan's filing steps."""

@@ -25,7 +25,7 @@ from core.api_permissions import BUREAU, PROVINCIAL, TRAINEE
 from core.api_schema import CLAIM_REFUSED_RESPONSE
 from core.api_views import ApiViewSet
 from reference.models import Bureau, Level
-from subsidies import services
+from subsidies import rules, services
 from subsidies.models import ClaimBasis, ClaimEvent, ClaimStatus, SubsidyClaim
 from subsidies.selectors import claim_events, claims_visible_to
 
@@ -211,7 +211,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         user = self.request.user
         # The reviewer of the bureau the claim was filed to checks the person against the
         # certificates: the one reader besides the trainee who needs the full number.
-        if self.role == BUREAU and user.bureau_id is not None and claim.bureau_id == user.bureau_id:
+        if user.is_reviewer_of_bureau(claim.bureau_id):
             context[REVEAL_RESIDENT_ID] = True
         return Response(ClaimDetailSerializer(claim, context=context).data, status=code)
 
@@ -242,9 +242,10 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
     @action(detail=False, methods=["post"])
     def check(self, request):
         results = services.claim_check(trainee=request.user.trainee, **self._input(request))
-        failed = [r for r in results if not r.passed and not r.skipped]
         return Response(
-            ClaimCheckSerializer({"eligible": not failed, "rules": [r.as_dict() for r in results]}).data
+            ClaimCheckSerializer(
+                {"eligible": not rules.failures(results), "rules": [r.as_dict() for r in results]}
+            ).data
         )
 
     @extend_schema(

@@ -167,7 +167,7 @@ def _check_submitter(actor, *, trainee: Trainee, bureau: Bureau | None) -> None:
         return
     if actor.is_provincial:
         return
-    if actor.is_bureau_reviewer and bureau is not None and actor.bureau_id == bureau.pk:
+    if bureau is not None and actor.is_reviewer_of_bureau(bureau.pk):
         return
     if trainee.user_id is not None and trainee.user_id == actor.pk:
         return
