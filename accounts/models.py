@@ -138,6 +138,14 @@ class User(AbstractUser):
         return self.role == Role.PROVINCIAL or self.is_superuser
 
     @property
+    def api_role(self) -> str | None:
+        """The role the API authorises by (``core.api_permissions``): a superuser counts as
+        provincial staff, as in ``is_provincial``."""
+        if self.is_superuser:
+            return Role.PROVINCIAL.value
+        return self.role or None
+
+    @property
     def is_bureau_reviewer(self) -> bool:
         return self.role == Role.BUREAU
 

@@ -17,11 +17,11 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.roles import BUREAU, PROVINCIAL, TRAINEE
 from certificates.models import LevelCertificate, TrainingCertificate
 from certificates.selectors import level_certificates_visible_to, training_certificates_visible_to
 from core.api_fields import REVEAL_RESIDENT_ID, DisplayField, ResidentIdField, ScopedPrimaryKeyField
 from core.api_filters import IdFilter
-from core.api_permissions import BUREAU, PROVINCIAL, TRAINEE
 from core.api_schema import CLAIM_REFUSED_RESPONSE
 from core.api_views import ApiViewSet
 from reference.models import Bureau, Level
