@@ -16,7 +16,8 @@ from django.db.models import Count
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -241,20 +242,21 @@ class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdmin
 
     @admin.display(description=_("Excel imports"))
     def imports(self, obj):
-        if obj is None or obj.pk is None:
+        if obj is None or obj.pk is None or not self._plan_imports:
             return "-"
-        links = []
-        for kind, label in (("roster", _("Class roster")), ("hours", _("Hours and completion results"))):
-            links.append(
-                format_html(
-                    '<a href="{}">{}</a> (<a href="{}">{}</a>)',
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">{}</a> (<a href="{}">{}</a>)',
+            (
+                (
                     reverse("admin:institutions_trainingplan_import", args=[obj.pk, kind]),
                     label,
                     reverse("admin:institutions_trainingplan_template", args=[kind]),
                     _("template"),
                 )
-            )
-        return format_html("{}<br>{}", *links)
+                for kind, (_spec, label) in self._plan_imports.items()
+            ),
+        )
 
     # --- actions: each calls one service per plan ---------------------------------------
 
@@ -314,6 +316,16 @@ class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdmin
         return actions
 
     # --- imports ---------------------------------------------------------------------
+    # A class's files (the roster, the hours) belong to the trainees app, one floor up: it
+    # adds them with ``TrainingPlanAdmin.add_plan_import`` so this app never imports it.
+
+    _plan_imports: dict[str, tuple] = {}
+
+    @classmethod
+    def add_plan_import(cls, kind: str, spec, *, label) -> None:
+        """Offer the import ``spec`` (an ``ImportSpec`` class, run with ``ctx={"plan",
+        "actor"}``) on every plan's page, at ``<plan id>/import/<kind>/``."""
+        cls._plan_imports = {**cls._plan_imports, kind: (spec, label)}
 
     def get_urls(self):
         return [
@@ -330,14 +342,11 @@ class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdmin
             *super().get_urls(),
         ]
 
-    @staticmethod
-    def _spec(kind: str):
-        from trainees.imports import HoursImport, RosterImport
-
-        specs = {"roster": RosterImport, "hours": HoursImport}
-        if kind not in specs:
+    def _spec(self, kind: str):
+        if kind not in self._plan_imports:
             raise Http404
-        return specs[kind]()
+        spec, _label = self._plan_imports[kind]
+        return spec()
 
     def template_view(self, request, kind):
         if not self.has_view_permission(request):

@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
+    ActionHooksMixin,
     ExcelImportAdminMixin,
     NoDeleteAdminMixin,
     ReadOnlyAdminMixin,
@@ -28,7 +29,6 @@ from core.admin import (
 )
 from core.errors import ApplicationError
 from core.identity import mask_resident_id
-from reports.admin import request_claims_report
 from subsidies.imports import ExternalSubsidyImport, SubsidyStandardImport
 from subsidies.models import ClaimEvent, ExternalSubsidyRecord, PolicySettings, SubsidyClaim, SubsidyStandard
 from subsidies.selectors import claims_visible_to, external_subsidies_visible_to
@@ -98,7 +98,10 @@ class PaymentForm(forms.Form):
 
 
 @admin.register(SubsidyClaim)
-class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+class SubsidyClaimAdmin(ActionHooksMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    """Claims of the reviewer's bureau. Apps above (reports) add their actions with
+    ``SubsidyClaimAdmin.add_action``."""
+
     list_display = (
         "id",
         "trainee_name",
@@ -128,7 +131,7 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     )
     date_hierarchy = None
     ordering = ("-submitted_at", "-id")
-    actions = ("approve_selected", "reject_selected", "mark_paid_selected", request_claims_report)
+    actions = ("approve_selected", "reject_selected", "mark_paid_selected")
     inlines = (ClaimEventInline,)
     fieldsets = (
         (
