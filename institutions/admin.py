@@ -52,6 +52,8 @@ class ListingAdminBase(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ("member", "status", "effective_from", "note", "recorded_by", "recorded_at")
     list_filter = ("status",)
     readonly_fields = ("recorded_by", "recorded_at")
+    # Subclasses put the member's ForeignKey first (in the model it follows the base's fields).
+    fields = ("status", "effective_from", "note", "recorded_by", "recorded_at")
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
@@ -60,7 +62,7 @@ class ListingAdminBase(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
         obj.recorded_by = request.user
         obj.full_clean()
         super().save_model(request, obj, form, change)
-        member = obj.institution if hasattr(obj, "institution_id") else obj.evaluator
+        member = obj.member
         latest = member.listings.order_by("-effective_from", "-id").first()
         if latest is not None and member.status != latest.status:
             type(member).objects.filter(pk=member.pk).update(status=latest.status)
@@ -69,6 +71,7 @@ class ListingAdminBase(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
 @admin.register(InstitutionListing)
 class InstitutionListingAdmin(ListingAdminBase):
     list_display = ("institution", *ListingAdminBase.list_display[1:])
+    fields = ("institution", *ListingAdminBase.fields)
     search_fields = ("institution__name",)
     autocomplete_fields = ("institution",)
 
@@ -79,6 +82,7 @@ class InstitutionListingAdmin(ListingAdminBase):
 @admin.register(EvaluatorListing)
 class EvaluatorListingAdmin(ListingAdminBase):
     list_display = ("evaluator", *ListingAdminBase.list_display[1:])
+    fields = ("evaluator", *ListingAdminBase.fields)
     search_fields = ("evaluator__name",)
     autocomplete_fields = ("evaluator",)
 
