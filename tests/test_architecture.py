@@ -67,3 +67,10 @@ def test_an_upward_import_breaks_the_floors(tmp_path):
 
     assert result.returncode != 0
     assert "institutions is not allowed to import trainees" in result.stdout, result.stdout
+
+
+def test_the_readme_names_every_app_on_its_floor():
+    readme = (BASE / "README.md").read_text()
+    section = readme.split("## How the parts fit", 1)[1].split("\n## ", 1)[0]
+    listed = re.findall(r"^\| \d+ \| `(\w+)/` \|", section, flags=re.MULTILINE)
+    assert sorted(listed) == sorted(project_apps() | {"config"})
