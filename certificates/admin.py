@@ -1,6 +1,7 @@
 """Certificates and level tests in the admin.
 
-Training certificates are issued from the enrolments page (an action); here they are read.
+Training certificates are issued from the enrolments page, by the action defined here and
+added to that page (``EnrolmentAdmin.add_action``); here they are read.
 Evaluation staff see their candidates (holders of training certificates of plans naming
 their institution), record level tests (one by one or by Excel import) and issue level
 certificates. Certificates are never edited or deleted.
