@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -22,7 +22,7 @@ from certificates.models import LevelCertificate, TrainingCertificate
 from certificates.selectors import level_certificates_visible_to, training_certificates_visible_to
 from core.api_fields import REVEAL_RESIDENT_ID, DisplayField, ResidentIdField, ScopedPrimaryKeyField
 from core.api_filters import IdFilter
-from core.api_schema import CLAIM_REFUSED_RESPONSE
+from core.api_schema import ERROR_REF, VALIDATION_ERROR_REF, register_error_components
 from core.api_views import ApiViewSet
 from reference.models import Bureau, Level
 from subsidies import rules, services
@@ -174,6 +174,47 @@ class ClaimFilter(django_filters.FilterSet):
 # -- views ------------------------------------------------------------------------------------
 
 CLAIM_READERS = frozenset({TRAINEE, BUREAU, PROVINCIAL})
+
+# The refused claim's error body in the OpenAPI schema: one entry per failed rule.
+register_error_components(
+    {
+        "RuleFailure": {
+            "type": "object",
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "description": "The rule's code (SPEC.md, claim rules).",
+                    "example": "annual_limit",
+                },
+                "message": {"type": "string"},
+            },
+            "required": ["code", "message"],
+        },
+        "ClaimIneligibleError": {
+            "type": "object",
+            "description": "A refused claim: one entry in `detail.rules` per failed rule.",
+            "properties": {
+                "code": {"type": "string", "enum": ["claim_ineligible"]},
+                "message": {"type": "string"},
+                "detail": {
+                    "type": "object",
+                    "properties": {
+                        "rules": {"type": "array", "items": {"$ref": "#/components/schemas/RuleFailure"}}
+                    },
+                    "required": ["rules"],
+                },
+            },
+            "required": ["code", "message", "detail"],
+        },
+    }
+)
+CLAIM_REFUSED_RESPONSE = OpenApiResponse(
+    response={
+        "anyOf": [{"$ref": "#/components/schemas/ClaimIneligibleError"}, VALIDATION_ERROR_REF, ERROR_REF]
+    },
+    description="The claim is refused (`claim_ineligible`, every failed rule in `detail.rules`) "
+    "or the input is not valid (`validation_error`).",
+)
 
 
 @extend_schema_view(
