@@ -30,6 +30,7 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 messages: setup
 	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv

@@ -138,8 +138,20 @@ class User(AbstractUser):
         return self.role == Role.PROVINCIAL or self.is_superuser
 
     @property
+    def api_role(self) -> str | None:
+        """The role the API authorises by (``core.api_permissions``): a superuser counts as
+        provincial staff, as in ``is_provincial``."""
+        if self.is_superuser:
+            return Role.PROVINCIAL.value
+        return self.role or None
+
+    @property
     def is_bureau_reviewer(self) -> bool:
         return self.role == Role.BUREAU
+
+    def is_reviewer_of_bureau(self, bureau_id: int | None) -> bool:
+        """A reviewer of this very bureau: the one check for "the bureau a claim or plan is filed to"."""
+        return self.is_bureau_reviewer and self.bureau_id is not None and self.bureau_id == bureau_id
 
 
 class MessageKind(models.TextChoices):

@@ -1,6 +1,7 @@
 """Certificates and level tests in the admin.
 
-Training certificates are issued from the enrolments page (an action); here they are read.
+Training certificates are issued from the enrolments page, by the action defined here and
+added to that page (``EnrolmentAdmin.add_action``); here they are read.
 Evaluation staff see their candidates (holders of training certificates of plans naming
 their institution), record level tests (one by one or by Excel import) and issue level
 certificates. Certificates are never edited or deleted.
@@ -24,7 +25,7 @@ from certificates.selectors import (
     level_certificates_visible_to,
     training_certificates_visible_to,
 )
-from certificates.services import level_assessment_record, level_certificate_issue
+from certificates.services import level_assessment_record, level_certificate_issue, training_certificate_issue
 from core.admin import (
     ExcelImportAdminMixin,
     NoDeleteAdminMixin,
@@ -32,6 +33,29 @@ from core.admin import (
     ScopedAdminMixin,
     ServiceErrorsAdminMixin,
     apply_to_each,
+)
+from trainees.admin import EnrolmentAdmin
+
+
+@admin.action(description=_("Issue training certificates to the selected trainees"))
+def issue_training_certificates(modeladmin, request, queryset):
+    """On the enrolments page: issue each selected trainee's training certificate."""
+    issued = apply_to_each(
+        modeladmin,
+        request,
+        queryset,
+        lambda enrolment: training_certificate_issue(enrolment=enrolment, actor=request.user),
+        failure_message=lambda enrolment, exc: f"{enrolment.trainee.name}: {exc.message}",
+    )
+    if issued:
+        modeladmin.message_user(
+            request, gettext("%(n)d training certificates issued.") % {"n": len(issued)}, messages.SUCCESS
+        )
+
+
+# The institution's staff issue the certificates of their own classes (the service checks it).
+EnrolmentAdmin.add_action(
+    issue_training_certificates, allowed=lambda request: request.user.role == Role.INSTITUTION
 )
 
 

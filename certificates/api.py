@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.response import Response
 
+from accounts.roles import ALL_ROLES, EVALUATOR, INSTITUTION
 from certificates import services
 from certificates.models import LevelAssessment, LevelCertificate, TrainingCertificate
 from certificates.selectors import (
@@ -19,7 +20,6 @@ from certificates.selectors import (
 )
 from core.api_fields import DisplayField, ResidentIdField, ScopedPrimaryKeyField
 from core.api_filters import IdFilter
-from core.api_permissions import ALL_ROLES, EVALUATOR, INSTITUTION
 from core.api_views import ApiViewSet
 from reference.models import Level
 from trainees.models import Enrolment

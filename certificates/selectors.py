@@ -22,7 +22,7 @@ def _scoped(qs: QuerySet, user, *, plan_prefix: str, trainee_field: str = "train
     q = plan_scope_q(user, prefix=plan_prefix)
     if q is None:  # pragma: no cover
         return qs
-    if user.role == Role.BUREAU:
+    if user.is_bureau_reviewer:
         q |= Q(**{f"{trainee_field}__in": trainees_visible_to(user).values("pk")})
     return qs.filter(q)
 

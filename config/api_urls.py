@@ -6,14 +6,13 @@ from rest_framework.routers import SimpleRouter
 from accounts.api import MeView, TokenView
 from certificates.api import LevelAssessmentViewSet, LevelCertificateViewSet, TrainingCertificateViewSet
 from core.api import not_found_view
-from core.api_reference import (
-    BureauViewSet,
-    CityViewSet,
+from institutions.api import (
     EvaluationInstitutionViewSet,
-    OccupationViewSet,
+    PlanViewSet,
+    PublicPlanViewSet,
     TrainingInstitutionViewSet,
 )
-from institutions.api import PlanViewSet, PublicPlanViewSet
+from reference.api import BureauViewSet, CityViewSet, OccupationViewSet
 from reports.api import ReportJobViewSet
 from subsidies.api import ClaimViewSet
 from trainees.api import EnrolmentViewSet, TraineeViewSet

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "subsidies",
     "reports",
     "dashboard",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -28,6 +28,36 @@ def apply_to_each(model_admin, request, rows, service, *, failure_message) -> li
     return done
 
 
+class ActionHooksMixin:
+    """Lets an app on a higher floor add a bulk action to this admin, so this app never
+    imports it (ARCHITECTURE.md: nothing imports upward).
+
+    The higher app's ``admin.py`` calls ``TheAdmin.add_action(action, allowed=...)`` when the
+    admin modules are loaded; ``allowed(request)`` says who sees the action (everyone who
+    may use the list when omitted). Hooked actions follow the admin's own, in the order added.
+    """
+
+    _action_hooks: dict[str, tuple] = {}
+
+    @classmethod
+    def add_action(cls, action, *, allowed=None) -> None:
+        # A new dict on this very class: a hook never leaks to a sibling admin. Keyed by
+        # name, so loading the module twice (the test runner, autoreload) adds it once.
+        cls._action_hooks = {**cls._action_hooks, action.__name__: (action, allowed)}
+
+    def get_actions(self, request):
+        from django.contrib.admin.options import IS_POPUP_VAR
+
+        actions = super().get_actions(request)
+        if self.actions is None or IS_POPUP_VAR in request.GET:
+            return actions
+        for action, allowed in self._action_hooks.values():
+            if allowed is None or allowed(request):
+                func, name, description = self.get_action(action)
+                actions[name] = (func, name, description)
+        return actions
+
+
 class ScopedAdminMixin:
     """Limit an admin's rows to what the user may see.
 

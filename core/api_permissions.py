@@ -5,30 +5,23 @@ Which roles may call an endpoint is declared on the view, per action, as data
 test checks the same table. Which *objects* a role may touch is not a permission: each
 view's ``get_queryset`` scopes rows with the owning app's ``*_visible_to`` selector, so an
 object outside the caller's scope answers 404 and its existence does not leak.
+
+Core knows no user model and no role names: a role is whatever string the user's
+``api_role`` attribute gives (``accounts.models.User.api_role``), and the names views list
+live with the roles, in ``accounts.roles``.
 """
 
 from __future__ import annotations
 
 from rest_framework.permissions import BasePermission
 
-from accounts.models import Role
-
-PROVINCIAL = Role.PROVINCIAL.value
-BUREAU = Role.BUREAU.value
-INSTITUTION = Role.INSTITUTION.value
-EVALUATOR = Role.EVALUATOR.value
-TRAINEE = Role.TRAINEE.value
-ALL_ROLES = frozenset({PROVINCIAL, BUREAU, INSTITUTION, EVALUATOR, TRAINEE})
-AUTHORITIES = frozenset({PROVINCIAL, BUREAU})
-
 
 def role_of(user) -> str | None:
-    """The user's role; a superuser counts as provincial staff (as ``User.is_provincial``)."""
+    """The caller's role as ``action_roles`` names it; None for an anonymous caller or a
+    user without one."""
     if user is None or not user.is_authenticated:
         return None
-    if user.is_superuser:
-        return PROVINCIAL
-    return user.role or None
+    return getattr(user, "api_role", None)
 
 
 class ActionRoles(BasePermission):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import AllowAny, IsAuthenticated
 
 from core.api_pagination import StandardPagination
 from core.api_permissions import ActionRoles, role_of
@@ -30,3 +30,18 @@ class ApiViewSet(viewsets.GenericViewSet):
     @property
     def role(self) -> str | None:
         return role_of(self.request.user)
+
+
+class PublicReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
+    """Published data anyone may read without login (catalogues, the notice of plans).
+
+    No authenticator at all, so a stale or wrong token never turns a public page into a 401;
+    the same pagination, numeric ids and no ``OPTIONS`` metadata as :class:`ApiViewSet`.
+    """
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    pagination_class = StandardPagination
+    metadata_class = None
+    lookup_value_regex = r"[0-9]+"
+    filterset_fields: list[str] = []

@@ -709,26 +709,6 @@ def build_template(spec: ImportSpec) -> bytes:
     return out.getvalue()
 
 
-def errors_workbook(errors: Sequence[dict[str, Any]]) -> bytes:
-    """The errors of a refused import as an .xlsx (row, column, message), for long lists."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Errors")[:31])
-    sheet.append([_("Row"), _("Column"), _("Message")])
-    for error in errors:
-        sheet.append([error["row"], _safe(error["column"]), _safe(error["message"])])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def _safe(text: str) -> str:
-    """Neutralise a value Excel would read as a formula."""
-    text = str(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
 # --------------------------------------------------------------------------- admin
 
 

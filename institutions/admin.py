@@ -16,7 +16,8 @@ from django.db.models import Count
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -51,6 +52,8 @@ class ListingAdminBase(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ("member", "status", "effective_from", "note", "recorded_by", "recorded_at")
     list_filter = ("status",)
     readonly_fields = ("recorded_by", "recorded_at")
+    # Subclasses put the member's ForeignKey first (in the model it follows the base's fields).
+    fields = ("status", "effective_from", "note", "recorded_by", "recorded_at")
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
@@ -59,7 +62,7 @@ class ListingAdminBase(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
         obj.recorded_by = request.user
         obj.full_clean()
         super().save_model(request, obj, form, change)
-        member = obj.institution if hasattr(obj, "institution_id") else obj.evaluator
+        member = obj.member
         latest = member.listings.order_by("-effective_from", "-id").first()
         if latest is not None and member.status != latest.status:
             type(member).objects.filter(pk=member.pk).update(status=latest.status)
@@ -68,6 +71,7 @@ class ListingAdminBase(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
 @admin.register(InstitutionListing)
 class InstitutionListingAdmin(ListingAdminBase):
     list_display = ("institution", *ListingAdminBase.list_display[1:])
+    fields = ("institution", *ListingAdminBase.fields)
     search_fields = ("institution__name",)
     autocomplete_fields = ("institution",)
 
@@ -78,6 +82,7 @@ class InstitutionListingAdmin(ListingAdminBase):
 @admin.register(EvaluatorListing)
 class EvaluatorListingAdmin(ListingAdminBase):
     list_display = ("evaluator", *ListingAdminBase.list_display[1:])
+    fields = ("evaluator", *ListingAdminBase.fields)
     search_fields = ("evaluator__name",)
     autocomplete_fields = ("evaluator",)
 
@@ -241,20 +246,21 @@ class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdmin
 
     @admin.display(description=_("Excel imports"))
     def imports(self, obj):
-        if obj is None or obj.pk is None:
+        if obj is None or obj.pk is None or not self._plan_imports:
             return "-"
-        links = []
-        for kind, label in (("roster", _("Class roster")), ("hours", _("Hours and completion results"))):
-            links.append(
-                format_html(
-                    '<a href="{}">{}</a> (<a href="{}">{}</a>)',
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}">{}</a> (<a href="{}">{}</a>)',
+            (
+                (
                     reverse("admin:institutions_trainingplan_import", args=[obj.pk, kind]),
                     label,
                     reverse("admin:institutions_trainingplan_template", args=[kind]),
                     _("template"),
                 )
-            )
-        return format_html("{}<br>{}", *links)
+                for kind, (_spec, label) in self._plan_imports.items()
+            ),
+        )
 
     # --- actions: each calls one service per plan ---------------------------------------
 
@@ -314,6 +320,16 @@ class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdmin
         return actions
 
     # --- imports ---------------------------------------------------------------------
+    # A class's files (the roster, the hours) belong to the trainees app, one floor up: it
+    # adds them with ``TrainingPlanAdmin.add_plan_import`` so this app never imports it.
+
+    _plan_imports: dict[str, tuple] = {}
+
+    @classmethod
+    def add_plan_import(cls, kind: str, spec, *, label) -> None:
+        """Offer the import ``spec`` (an ``ImportSpec`` class, run with ``ctx={"plan",
+        "actor"}``) on every plan's page, at ``<plan id>/import/<kind>/``."""
+        cls._plan_imports = {**cls._plan_imports, kind: (spec, label)}
 
     def get_urls(self):
         return [
@@ -330,14 +346,11 @@ class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdmin
             *super().get_urls(),
         ]
 
-    @staticmethod
-    def _spec(kind: str):
-        from trainees.imports import HoursImport, RosterImport
-
-        specs = {"roster": RosterImport, "hours": HoursImport}
-        if kind not in specs:
+    def _spec(self, kind: str):
+        if kind not in self._plan_imports:
             raise Http404
-        return specs[kind]()
+        spec, _label = self._plan_imports[kind]
+        return spec()
 
     def template_view(self, request, kind):
         if not self.has_view_permission(request):

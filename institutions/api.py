@@ -1,6 +1,7 @@
 """Training plans over the API: an institution files them, its filing authority decides.
 
-Also the public notice of accepted plans (培训公告), open without login.
+Also, open without login: the public notice of accepted plans (培训公告) and the catalogues
+of training and evaluation institutions.
 """
 
 from __future__ import annotations
@@ -8,19 +9,24 @@ from __future__ import annotations
 import django_filters
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from accounts.roles import ALL_ROLES, AUTHORITIES, INSTITUTION
 from core.api_fields import DisplayField
 from core.api_filters import IdFilter
-from core.api_pagination import StandardPagination
-from core.api_permissions import ALL_ROLES, AUTHORITIES, INSTITUTION
-from core.api_views import ApiViewSet
+from core.api_views import ApiViewSet, PublicReadOnlyViewSet
 from institutions import services
-from institutions.models import EvaluationInstitution, PlanStatus, TrainingPlan
+from institutions.models import (
+    EvaluationInstitution,
+    ListingStatus,
+    PlanStatus,
+    TrainingInstitution,
+    TrainingPlan,
+)
 from institutions.selectors import plans_visible_to, public_plans
+from reference.api import PUBLIC_SCHEMA
 from reference.models import Direction, Level, Occupation
 
 # -- serializers ------------------------------------------------------------------------------
@@ -266,14 +272,9 @@ class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     ),
     retrieve=extend_schema(summary="One accepted plan", auth=[], extensions={"x-errors": ["404"]}),
 )
-class PublicPlanViewSet(viewsets.ReadOnlyModelViewSet):
+class PublicPlanViewSet(PublicReadOnlyViewSet):
     """Accepted plans for anyone, without login: institution, occupation, level, dates, fee."""
 
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    pagination_class = StandardPagination
-    metadata_class = None
-    lookup_value_regex = r"[0-9]+"
     serializer_class = PublicPlanSerializer
     filterset_class = PublicPlanFilter
     ordering_fields = ["start_date", "end_date", "fee", "id"]
@@ -281,3 +282,60 @@ class PublicPlanViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         return public_plans()
+
+
+# -- the institution catalogues (public, under /api/v1/reference/) -----------------------------
+
+
+class CatalogueMemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    credit_code = serializers.CharField(read_only=True)
+    city = serializers.IntegerField(source="city_id", read_only=True)
+    city_name = serializers.CharField(source="city.name", read_only=True)
+    status = serializers.ChoiceField(choices=ListingStatus.choices, read_only=True)
+    status_display = DisplayField("status")
+
+
+class TrainingInstitutionSerializer(CatalogueMemberSerializer):
+    is_provincial_university = serializers.BooleanField(read_only=True)
+
+
+class CatalogueFilter(django_filters.FilterSet):
+    city = IdFilter(field_name="city_id")
+    status = django_filters.ChoiceFilter(choices=ListingStatus.choices)
+    name = django_filters.CharFilter(lookup_expr="icontains", max_length=100)
+
+
+class TrainingInstitutionFilter(CatalogueFilter):
+    class Meta:
+        model = TrainingInstitution
+        fields: list[str] = []
+
+
+class EvaluationInstitutionFilter(CatalogueFilter):
+    class Meta:
+        model = EvaluationInstitution
+        fields: list[str] = []
+
+
+@extend_schema_view(list=PUBLIC_SCHEMA, retrieve=PUBLIC_SCHEMA)
+class TrainingInstitutionViewSet(PublicReadOnlyViewSet):
+    """The catalogue of training institutions (培训机构目录)."""
+
+    queryset = TrainingInstitution.objects.select_related("city")
+    serializer_class = TrainingInstitutionSerializer
+    filterset_class = TrainingInstitutionFilter
+    ordering_fields = ["id", "name"]
+    ordering = ["city__code", "name"]
+
+
+@extend_schema_view(list=PUBLIC_SCHEMA, retrieve=PUBLIC_SCHEMA)
+class EvaluationInstitutionViewSet(PublicReadOnlyViewSet):
+    """The catalogue of evaluation institutions (评价机构); a plan names one."""
+
+    queryset = EvaluationInstitution.objects.select_related("city")
+    serializer_class = CatalogueMemberSerializer
+    filterset_class = EvaluationInstitutionFilter
+    ordering_fields = ["id", "name"]
+    ordering = ["city__code", "name"]

@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.identity import validate_credit_code
+from core.models import AppendOnlyModel
 from reference.models import Bureau, City, Direction, Level, Occupation
 
 
@@ -84,15 +85,14 @@ class TrainingInstitution(CatalogueMember):
         return Bureau.objects.get(city=self.city)
 
 
-class InstitutionListing(models.Model):
-    """One change of a training institution's catalogue status, from a date on."""
+class CatalogueListing(models.Model):
+    """One change of a catalogue member's status, from a date on: the history rules read.
 
-    institution = models.ForeignKey(
-        TrainingInstitution,
-        verbose_name=_("training institution"),
-        on_delete=models.PROTECT,
-        related_name="listings",
-    )
+    A subclass adds the ``ForeignKey`` to its member and names it in ``member_field``.
+    """
+
+    member_field = ""
+
     status = models.CharField(_("status"), max_length=10, choices=ListingStatus.choices)
     effective_from = models.DateField(_("effective from"))
     note = models.CharField(_("note"), max_length=200, blank=True)
@@ -104,6 +104,29 @@ class InstitutionListing(models.Model):
         null=True,
         blank=True,
         related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.member} {self.get_status_display()} {self.effective_from}"
+
+    @property
+    def member(self) -> CatalogueMember:
+        return getattr(self, self.member_field)
+
+
+class InstitutionListing(CatalogueListing):
+    """One change of a training institution's catalogue status, from a date on."""
+
+    member_field = "institution"
+
+    institution = models.ForeignKey(
+        TrainingInstitution,
+        verbose_name=_("training institution"),
+        on_delete=models.PROTECT,
+        related_name="listings",
     )
 
     class Meta:
@@ -116,9 +139,6 @@ class InstitutionListing(models.Model):
             ),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.institution} {self.get_status_display()} {self.effective_from}"
-
 
 class EvaluationInstitution(CatalogueMember):
     """An evaluation institution on the MOHRSS catalogue (评价机构)."""
@@ -129,26 +149,16 @@ class EvaluationInstitution(CatalogueMember):
         ordering = ["city__code", "name"]
 
 
-class EvaluatorListing(models.Model):
+class EvaluatorListing(CatalogueListing):
     """One change of an evaluation institution's catalogue status, from a date on."""
+
+    member_field = "evaluator"
 
     evaluator = models.ForeignKey(
         EvaluationInstitution,
         verbose_name=_("evaluation institution"),
         on_delete=models.PROTECT,
         related_name="listings",
-    )
-    status = models.CharField(_("status"), max_length=10, choices=ListingStatus.choices)
-    effective_from = models.DateField(_("effective from"))
-    note = models.CharField(_("note"), max_length=200, blank=True)
-    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("recorded by"),
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="+",
     )
 
     class Meta:
@@ -160,9 +170,6 @@ class EvaluatorListing(models.Model):
                 fields=["evaluator", "effective_from"], name="institutions_evaluatorlisting_one_per_day"
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.evaluator} {self.get_status_display()} {self.effective_from}"
 
 
 class PlanStatus(models.TextChoices):
@@ -260,13 +267,10 @@ class TrainingPlan(models.Model):
     def __str__(self) -> str:
         return f"{self.institution} · {self.title}"
 
-    @property
-    def required_hours(self):
-        return self.hours_online + self.hours_offline
 
-
-class PlanEvent(models.Model):
-    """Append-only log of a plan's filing steps."""
+class PlanEvent(AppendOnlyModel):
+    """Append-only log of a plan's filing steps: the database refuses UPDATE and DELETE
+    (migration 0002), as for claim events."""
 
     plan = models.ForeignKey(
         TrainingPlan, verbose_name=_("training plan"), on_delete=models.PROTECT, related_name="events"

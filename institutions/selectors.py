@@ -22,7 +22,7 @@ def plan_scope_q(user, prefix: str = "") -> Q | None:
         return Q(pk__in=[])
     if user.is_provincial:
         return None
-    if user.role == Role.BUREAU and user.bureau_id:
+    if user.is_bureau_reviewer and user.bureau_id:
         bureau = user.bureau
         q = Q(**{f"{p}filing_authority_id": bureau.pk})
         if bureau.city_id:
@@ -58,7 +58,7 @@ def institutions_visible_to(user) -> QuerySet[TrainingInstitution]:
         return qs.none()
     if user.is_provincial:
         return qs
-    if user.role == Role.BUREAU and user.bureau_id:
+    if user.is_bureau_reviewer and user.bureau_id:
         bureau = user.bureau
         return qs.filter(Q(city_id=bureau.city_id) | Q(plans__filing_authority_id=bureau.pk)).distinct()
     if user.role == Role.INSTITUTION and user.institution_id:

@@ -85,7 +85,7 @@ def is_reviewer_of(user, plan: TrainingPlan) -> bool:
     authority = plan.filing_authority
     if authority.is_province:
         return user.is_provincial
-    return user.role == Role.BUREAU and user.bureau_id == authority.pk
+    return user.is_reviewer_of_bureau(authority.pk)
 
 
 def _require_institution_staff(actor, institution: TrainingInstitution) -> None:

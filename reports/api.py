@@ -11,9 +11,9 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.roles import AUTHORITIES
 from core.api_fields import DisplayField
 from core.api_filters import IdFilter
-from core.api_permissions import AUTHORITIES
 from core.api_views import ApiViewSet
 from reference.models import Bureau
 from reports.models import JobStatus, PeriodKind, ReportJob, ReportKind

@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.admin import (
+    ActionHooksMixin,
     ExcelImportAdminMixin,
     NoDeleteAdminMixin,
     ReadOnlyAdminMixin,
@@ -28,11 +29,17 @@ from core.admin import (
 )
 from core.errors import ApplicationError
 from core.identity import mask_resident_id
-from reports.admin import request_claims_report
 from subsidies.imports import ExternalSubsidyImport, SubsidyStandardImport
 from subsidies.models import ClaimEvent, ExternalSubsidyRecord, PolicySettings, SubsidyClaim, SubsidyStandard
 from subsidies.selectors import claims_visible_to, external_subsidies_visible_to
 from subsidies.services import ClaimIneligible, claim_approve, claim_mark_paid, claim_reject
+
+
+def _refusal(exc: ApplicationError) -> str:
+    """A service's refusal in one line; a rule refusal names every failed rule with its code."""
+    if isinstance(exc, ClaimIneligible):
+        return "; ".join(f"{r['code']}: {r['message']}" for r in exc.detail["rules"])
+    return str(exc.message)
 
 
 class SubmittedMonthFilter(admin.SimpleListFilter):
@@ -91,7 +98,10 @@ class PaymentForm(forms.Form):
 
 
 @admin.register(SubsidyClaim)
-class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+class SubsidyClaimAdmin(ActionHooksMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    """Claims of the reviewer's bureau. Apps above (reports) add their actions with
+    ``SubsidyClaimAdmin.add_action``."""
+
     list_display = (
         "id",
         "trainee_name",
@@ -121,7 +131,7 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     )
     date_hierarchy = None
     ordering = ("-submitted_at", "-id")
-    actions = ("approve_selected", "reject_selected", "mark_paid_selected", request_claims_report)
+    actions = ("approve_selected", "reject_selected", "mark_paid_selected")
     inlines = (ClaimEventInline,)
     fieldsets = (
         (
@@ -214,34 +224,13 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Approve the selected claims"), permissions=["decide"])
     def approve_selected(self, request, queryset: QuerySet):
-        approved = []
-        for claim in queryset.select_related("trainee"):
-            try:
-                claim_approve(claim=claim, actor=request.user)
-            except ClaimIneligible as exc:
-                failed = "; ".join(f"{r['code']}: {r['message']}" for r in exc.detail["rules"])
-                self.message_user(
-                    request,
-                    gettext("Claim #%(id)s (%(name)s) was not approved: %(rules)s")
-                    % {"id": claim.pk, "name": claim.trainee.name, "rules": failed},
-                    messages.ERROR,
-                )
-            except ApplicationError as exc:
-                self.message_user(
-                    request,
-                    gettext("Claim #%(id)s (%(name)s) was not approved: %(reason)s")
-                    % {"id": claim.pk, "name": claim.trainee.name, "reason": exc.message},
-                    messages.ERROR,
-                )
-            else:
-                approved.append(f"#{claim.pk}")
-        if approved:
-            self.message_user(
-                request,
-                gettext("Approved %(count)s claims: %(ids)s")
-                % {"count": len(approved), "ids": ", ".join(approved)},
-                messages.SUCCESS,
-            )
+        self._apply_to_each(
+            request,
+            queryset,
+            lambda claim: claim_approve(claim=claim, actor=request.user),
+            gettext("Approved %(count)s claims: %(ids)s"),
+            gettext("Claim #%(id)s (%(name)s) was not approved: %(reason)s"),
+        )
 
     def _apply_to_each(self, request, queryset, service, done_message, failed_message):
         """Call ``service(claim)`` for every selected claim; report each failure and the successes."""
@@ -251,7 +240,7 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
             queryset.select_related("trainee"),
             service,
             failure_message=lambda claim, exc: (
-                failed_message % {"id": claim.pk, "name": claim.trainee.name, "reason": exc.message}
+                failed_message % {"id": claim.pk, "name": claim.trainee.name, "reason": _refusal(exc)}
             ),
         )
         if done:

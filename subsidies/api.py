@@ -12,20 +12,20 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.roles import BUREAU, PROVINCIAL, TRAINEE
 from certificates.models import LevelCertificate, TrainingCertificate
 from certificates.selectors import level_certificates_visible_to, training_certificates_visible_to
 from core.api_fields import REVEAL_RESIDENT_ID, DisplayField, ResidentIdField, ScopedPrimaryKeyField
 from core.api_filters import IdFilter
-from core.api_permissions import BUREAU, PROVINCIAL, TRAINEE
-from core.api_schema import CLAIM_REFUSED_RESPONSE
+from core.api_schema import ERROR_REF, VALIDATION_ERROR_REF, register_error_components
 from core.api_views import ApiViewSet
 from reference.models import Bureau, Level
-from subsidies import services
+from subsidies import rules, services
 from subsidies.models import ClaimBasis, ClaimEvent, ClaimStatus, SubsidyClaim
 from subsidies.selectors import claim_events, claims_visible_to
 
@@ -175,6 +175,47 @@ class ClaimFilter(django_filters.FilterSet):
 
 CLAIM_READERS = frozenset({TRAINEE, BUREAU, PROVINCIAL})
 
+# The refused claim's error body in the OpenAPI schema: one entry per failed rule.
+register_error_components(
+    {
+        "RuleFailure": {
+            "type": "object",
+            "properties": {
+                "code": {
+                    "type": "string",
+                    "description": "The rule's code (SPEC.md, claim rules).",
+                    "example": "annual_limit",
+                },
+                "message": {"type": "string"},
+            },
+            "required": ["code", "message"],
+        },
+        "ClaimIneligibleError": {
+            "type": "object",
+            "description": "A refused claim: one entry in `detail.rules` per failed rule.",
+            "properties": {
+                "code": {"type": "string", "enum": ["claim_ineligible"]},
+                "message": {"type": "string"},
+                "detail": {
+                    "type": "object",
+                    "properties": {
+                        "rules": {"type": "array", "items": {"$ref": "#/components/schemas/RuleFailure"}}
+                    },
+                    "required": ["rules"],
+                },
+            },
+            "required": ["code", "message", "detail"],
+        },
+    }
+)
+CLAIM_REFUSED_RESPONSE = OpenApiResponse(
+    response={
+        "anyOf": [{"$ref": "#/components/schemas/ClaimIneligibleError"}, VALIDATION_ERROR_REF, ERROR_REF]
+    },
+    description="The claim is refused (`claim_ineligible`, every failed rule in `detail.rules`) "
+    "or the input is not valid (`validation_error`).",
+)
+
 
 @extend_schema_view(
     list=extend_schema(summary="Claims the caller may see"),
@@ -211,7 +252,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         user = self.request.user
         # The reviewer of the bureau the claim was filed to checks the person against the
         # certificates: the one reader besides the trainee who needs the full number.
-        if self.role == BUREAU and user.bureau_id is not None and claim.bureau_id == user.bureau_id:
+        if user.is_reviewer_of_bureau(claim.bureau_id):
             context[REVEAL_RESIDENT_ID] = True
         return Response(ClaimDetailSerializer(claim, context=context).data, status=code)
 
@@ -242,9 +283,10 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
     @action(detail=False, methods=["post"])
     def check(self, request):
         results = services.claim_check(trainee=request.user.trainee, **self._input(request))
-        failed = [r for r in results if not r.passed and not r.skipped]
         return Response(
-            ClaimCheckSerializer({"eligible": not failed, "rules": [r.as_dict() for r in results]}).data
+            ClaimCheckSerializer(
+                {"eligible": not rules.failures(results), "rules": [r.as_dict() for r in results]}
+            ).data
         )
 
     @extend_schema(

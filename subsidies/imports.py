@@ -2,8 +2,8 @@
 
 Declared on the generic framework (``core.xlsx_import``): every cell checked, every error
 reported as (row, column, message), nothing written unless the whole file is right, and a
-re-import changes nothing. Use with ``run_import(spec, upload, ctx={"actor": user})`` or
-the admin page helper ``core.xlsx_import.admin_import_view``.
+re-import changes nothing. Use with ``run_import(spec, upload, ctx={"actor": user})``: the
+admin pages (``core.admin.ExcelImportAdminMixin``) and the management command do.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from core.xlsx_import import (
 )
 from reference.models import City, Level, Occupation
 from subsidies.models import ExternalSubsidyRecord, SubsidyStandard
+from subsidies.services import ExternalSubsidyRow, external_subsidy_check_actor, external_subsidy_import
 
 _std = SubsidyStandard._meta.get_field
 _ext = ExternalSubsidyRecord._meta.get_field
@@ -169,20 +170,25 @@ def _city_table() -> dict[str, City]:
 class ExternalSubsidyImport(ImportSpec):
     """Other vocational-training subsidies the person received (e.g. 技能提升补贴): they count
     toward the 3-a-year limit. Keyed by (resident ID, kind, grant date): a re-import skips
-    what is already there. Writing goes through ``subsidies.services.external_subsidy_import``.
+    what is already there.
+
+    The one parser of this file, whichever door it comes in by: the admin's import page and
+    ``manage.py import_external_subsidies`` both run this spec, and the service
+    (``subsidies.services.external_subsidy_import``) gets the rows it has cleaned.
     """
 
     slug = "external_subsidies"
     title = gettext_lazy("Other training subsidies received")
     natural_key = ("resident_id", "kind", "grant_date")
+    # The headers of the forms in use, and the field names (the command's older CSV files).
     header_aliases = {
-        "resident_id": ("身份证号码", "身份证号", "公民身份号码"),
-        "name": ("姓名",),
-        "kind": ("补贴类型", "补贴项目"),
-        "grant_date": ("发放日期", "享受日期"),
-        "amount": ("金额（元）", "补贴金额"),
-        "city": ("发放地", "发放地市"),
-        "reference_number": ("文号", "编号"),
+        "resident_id": ("身份证号码", "身份证号", "公民身份号码", "resident_id"),
+        "name": ("姓名", "name"),
+        "kind": ("补贴类型", "补贴项目", "补贴种类", "kind"),
+        "grant_date": ("发放日期", "享受日期", "grant_date"),
+        "amount": ("金额（元）", "补贴金额", "金额", "amount"),
+        "city": ("发放地", "发放地市", "city"),
+        "reference_number": ("文号", "编号", "凭证号", "reference_number"),
     }
     columns = (
         ResidentIdColumn("resident_id", _ext("resident_id").verbose_name),
@@ -195,24 +201,13 @@ class ExternalSubsidyImport(ImportSpec):
     )
 
     def prepare(self, ctx: dict[str, Any]) -> None:
-        actor = ctx.get("actor")
-        if actor is None or not (actor.is_provincial or actor.is_bureau_reviewer):
-            raise NotPermitted("not_permitted", _("You may not import subsidy records."))
+        # ``actor`` must be given: None is the operator at the command line, never a default.
+        external_subsidy_check_actor(ctx["actor"])
         table = _city_table()
         self.column("city").resolve = lambda text: table.get(text)
 
     def write(self, rows: list[Row], ctx: dict[str, Any]) -> ImportResult:
-        from subsidies.services import external_subsidy_import
-
-        outcome = external_subsidy_import(
-            rows=[
-                {
-                    "row": r.number,
-                    **r.values,
-                    "city": r["city"].code if r["city"] is not None else "",
-                }
-                for r in rows
-            ],
+        return external_subsidy_import(
+            rows=[ExternalSubsidyRow(**r.values) for r in rows],
             actor=ctx["actor"],
         )
-        return ImportResult(created=outcome.created, unchanged=outcome.skipped)

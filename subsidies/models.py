@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from certificates.models import LevelCertificate, TrainingCertificate
 from core.identity import mask_account_number, validate_resident_id
+from core.models import AppendOnlyModel
 from reference.models import Bureau, City, Level, Occupation
 from trainees.models import PayeeKind, Trainee
 
@@ -289,15 +290,7 @@ class SubsidyClaim(models.Model):
         return self.status in ACTIVE_CLAIM_STATUSES
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("claim events are append-only")
-
-    def delete(self):
-        raise TypeError("claim events are append-only")
-
-
-class ClaimEvent(models.Model):
+class ClaimEvent(AppendOnlyModel):
     """One transition of a claim: who, when, from, to, why. Append-only."""
 
     claim = models.ForeignKey(
@@ -316,8 +309,6 @@ class ClaimEvent(models.Model):
     to_status = models.CharField(_("to"), max_length=10, choices=ClaimStatus.choices)
     reason = models.TextField(_("reason"), blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("claim event")
         verbose_name_plural = _("claim events")
@@ -325,14 +316,6 @@ class ClaimEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.claim_id} {self.from_status or '-'} -> {self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise TypeError("claim events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("claim events are append-only")
 
 
 class ExternalSubsidyRecord(models.Model):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -128,7 +128,6 @@ class ClaimContext:
     settings: PolicySettings
     claim: SubsidyClaim | None = None  # the claim being re-checked; excluded from counts
     at_submission: bool = True
-    cache: dict = field(default_factory=dict)
 
     @cached_property
     def other_active_claims(self) -> list[dict]:

@@ -7,22 +7,19 @@ management commands all call the same code.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 
 from accounts.models import MessageKind
 from accounts.services import message_send
 from certificates.models import LevelCertificate, TrainingCertificate
 from core.errors import ApplicationError, NotPermitted
-from core.identity import normalize_resident_id, validate_resident_id
+from core.xlsx_import import ImportResult
 from reference.models import Bureau, City
 from subsidies import rules
 from subsidies.models import (
@@ -170,7 +167,7 @@ def _check_submitter(actor, *, trainee: Trainee, bureau: Bureau | None) -> None:
         return
     if actor.is_provincial:
         return
-    if actor.is_bureau_reviewer and bureau is not None and actor.bureau_id == bureau.pk:
+    if bureau is not None and actor.is_reviewer_of_bureau(bureau.pk):
         return
     if trainee.user_id is not None and trainee.user_id == actor.pk:
         return
@@ -498,104 +495,58 @@ def claim_mark_paid(
 
 
 @dataclass(frozen=True)
-class ImportResult:
-    created: int
-    skipped: int  # already present (a re-import): the import is idempotent
+class ExternalSubsidyRow:
+    """One other subsidy to record, already clean: parsed and checked by the one parser of the
+    file, ``subsidies.imports.ExternalSubsidyImport``, whichever door the file came in by."""
+
+    resident_id: str  # normalised and valid (GB 11643)
+    name: str
+    kind: str
+    grant_date: datetime.date
+    amount: Decimal
+    city: City | None = None
+    reference_number: str = ""
 
 
-IMPORT_FIELDS = ("resident_id", "name", "kind", "grant_date", "amount", "city", "reference_number")
-
-
-def _parse_date(value: Any) -> datetime.date | None:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    text = str(value or "").strip().replace("/", "-").replace(".", "-")
-    try:
-        return parse_date(text)
-    except ValueError:
-        return None
-
-
-def external_subsidy_import(*, rows: Iterable[Mapping[str, Any]], actor=None) -> ImportResult:
-    """Import other vocational-training subsidies (e.g. 技能提升补贴) that count toward the
-    annual limit.
-
-    ``rows`` are mappings with the keys of ``IMPORT_FIELDS`` (``city`` a GB/T 2260 code or a
-    name, optional) and optionally ``row`` (the row number to report). Every row is checked;
-    if any is wrong, nothing is written and every error is reported with its row number. A
-    record already present (same person, kind and grant date) is skipped, so importing the
-    same file twice changes nothing.
-    """
+def external_subsidy_check_actor(actor) -> None:
+    """Provincial staff and bureau reviewers record other subsidies; ``None`` is the operator
+    at the command line (``import_external_subsidies``)."""
     if actor is not None and not (actor.is_provincial or actor.is_bureau_reviewer):
         raise NotPermitted("not_permitted", _("You may not import subsidy records."))
-    cities = {c.code: c for c in City.objects.all()}
-    cities.update({c.name: c for c in cities.values()})
-    errors: list[dict[str, Any]] = []
-    records: list[ExternalSubsidyRecord] = []
-    seen: dict[tuple, int] = {}
-    for index, row in enumerate(rows, start=1):
-        number = row.get("row", index)
-        row_errors: dict[str, str] = {}
-        resident_id = normalize_resident_id(str(row.get("resident_id") or ""))
-        try:
-            validate_resident_id(resident_id)
-        except ValidationError as exc:
-            row_errors["resident_id"] = " ".join(str(m) for m in exc.messages)
-        name = str(row.get("name") or "").strip()
-        if not name:
-            row_errors["name"] = _("Enter the name.")
-        kind = str(row.get("kind") or "").strip()
-        if not kind:
-            row_errors["kind"] = _("Enter the kind of subsidy.")
-        grant_date = _parse_date(row.get("grant_date"))
-        if grant_date is None:
-            row_errors["grant_date"] = _("Enter the grant date as YYYY-MM-DD.")
-        amount = None
-        try:
-            amount = Decimal(str(row.get("amount")).strip())
-            if not amount.is_finite() or amount < 0:
-                raise InvalidOperation
-        except (InvalidOperation, TypeError, ValueError):
-            row_errors["amount"] = _("Enter the amount in yuan (zero or more).")
-        city_key = str(row.get("city") or "").strip()
-        city = cities.get(city_key) if city_key else None
-        if city_key and city is None:
-            row_errors["city"] = _("Unknown city.")
-        if city is None and actor is not None and actor.is_bureau_reviewer and actor.bureau.city_id:
-            city = actor.bureau.city
-        key = (resident_id, kind, grant_date)
-        if not row_errors and key in seen:
-            row_errors["row"] = _("The same record appears in row %(row)s.") % {"row": seen[key]}
-        if row_errors:
-            errors.append({"row": number, "errors": row_errors})
-            continue
-        seen[key] = number
-        records.append(
+
+
+def external_subsidy_import(*, rows: Iterable[ExternalSubsidyRow], actor=None) -> ImportResult:
+    """Record other vocational-training subsidies (e.g. 技能提升补贴) that count toward the
+    annual limit.
+
+    A record already present (same person, kind and grant date) is left as it is, so
+    importing the same file twice changes nothing. A row without a city is the reviewer's
+    own city's grant.
+    """
+    external_subsidy_check_actor(actor)
+    own_city = actor.bureau.city if actor is not None and actor.is_bureau_reviewer else None
+    records: dict[tuple, ExternalSubsidyRecord] = {}
+    for row in rows:
+        key = (row.resident_id, row.kind, row.grant_date)
+        records.setdefault(
+            key,
             ExternalSubsidyRecord(
-                resident_id=resident_id,
-                name=name,
-                kind=kind,
-                grant_date=grant_date,
-                amount=amount,
-                city=city,
-                reference_number=str(row.get("reference_number") or "").strip()[:50],
-            )
-        )
-    if errors:
-        raise ApplicationError(
-            "import_invalid",
-            _("%(count)s rows are not valid; nothing was imported.") % {"count": len(errors)},
-            {"errors": errors},
+                resident_id=row.resident_id,
+                name=row.name,
+                kind=row.kind,
+                grant_date=row.grant_date,
+                amount=row.amount,
+                city=row.city or own_city,
+                reference_number=row.reference_number,
+            ),
         )
     with transaction.atomic():
         existing = set(
             ExternalSubsidyRecord.objects.filter(
-                resident_id__in={r.resident_id for r in records}
+                resident_id__in={resident_id for resident_id, _kind, _day in records}
             ).values_list("resident_id", "kind", "grant_date")
         )
-        new = [r for r in records if (r.resident_id, r.kind, r.grant_date) not in existing]
+        new = [record for key, record in records.items() if key not in existing]
         # ignore_conflicts: a concurrent import of the same file must not fail either.
         ExternalSubsidyRecord.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
-    return ImportResult(created=len(new), skipped=len(records) - len(new))
+    return ImportResult(created=len(new), unchanged=len(records) - len(new))

@@ -48,7 +48,7 @@ def is_mover(user, claim: SubsidyClaim, mover: str) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     if mover == Mover.FILING_BUREAU:
-        return user.is_bureau_reviewer and user.bureau_id is not None and user.bureau_id == claim.bureau_id
+        return user.is_reviewer_of_bureau(claim.bureau_id)
     if mover == Mover.OWN_TRAINEE:
         return claim.trainee.user_id is not None and claim.trainee.user_id == user.pk
     return False

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from accounts.models import ROLE_GROUPS, Role, User
-from core.demo import DEMO_LOGINS, DEMO_PASSWORD, DEMO_STANDARD_SOURCE, EXTRA_LOGINS, demo_summary
+from demo.loader import DEMO_LOGINS, DEMO_PASSWORD, DEMO_STANDARD_SOURCE, EXTRA_LOGINS, demo_summary
 from institutions.models import ListingStatus, PlanStatus, TrainingInstitution, TrainingPlan
 from reference.models import Level, Occupation
 from subsidies import rules

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.utils import timezone
@@ -20,12 +20,13 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from certificates.services import training_certificate_issue
-from core.admin import NoDeleteAdminMixin, ScopedAdminMixin, ServiceErrorsAdminMixin, apply_to_each
+from core.admin import ActionHooksMixin, NoDeleteAdminMixin, ScopedAdminMixin, ServiceErrorsAdminMixin
 from core.errors import ApplicationError
 from core.identity import normalize_resident_id
+from institutions.admin import TrainingPlanAdmin
 from institutions.models import PlanStatus
 from institutions.selectors import plans_visible_to
+from trainees.imports import HoursImport, RosterImport
 from trainees.models import CompletionResult, Enrolment, Trainee
 from trainees.selectors import (
     continuing_education_by_year,
@@ -183,7 +184,12 @@ class EnrolmentChangeForm(forms.ModelForm):
 
 
 @admin.register(Enrolment)
-class EnrolmentAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+class EnrolmentAdmin(
+    ActionHooksMixin, ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin
+):
+    """Enrolments, their hours and results. The certificates app adds the action that issues
+    training certificates (``EnrolmentAdmin.add_action`` in ``certificates/admin.py``)."""
+
     list_display = (
         "trainee_name",
         "masked_resident_id",
@@ -197,7 +203,6 @@ class EnrolmentAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMix
     list_filter = ("completion_result", ("plan", admin.RelatedOnlyFieldListFilter))
     search_fields = ("trainee__name", "=trainee__resident_id", "plan__title")
     list_select_related = ("trainee", "plan", "plan__institution", "training_certificate")
-    actions = ("issue_training_certificates",)
 
     def scope_queryset(self, user, queryset):
         return queryset.filter(pk__in=enrolments_visible_to(user).values("pk"))
@@ -276,22 +281,7 @@ class EnrolmentAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMix
                 actor=request.user,
             )
 
-    @admin.action(description=_("Issue training certificates to the selected trainees"))
-    def issue_training_certificates(self, request, queryset):
-        issued = apply_to_each(
-            self,
-            request,
-            queryset,
-            lambda enrolment: training_certificate_issue(enrolment=enrolment, actor=request.user),
-            failure_message=lambda enrolment, exc: f"{enrolment.trainee.name}: {exc.message}",
-        )
-        if issued:
-            self.message_user(
-                request, gettext("%(n)d training certificates issued.") % {"n": len(issued)}, messages.SUCCESS
-            )
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if request.user.role != Role.INSTITUTION:
-            actions.pop("issue_training_certificates", None)
-        return actions
+# The class's files, imported from the plan's page (institutions/admin.py offers the hook).
+TrainingPlanAdmin.add_plan_import("roster", RosterImport, label=_("Class roster"))
+TrainingPlanAdmin.add_plan_import("hours", HoursImport, label=_("Hours and completion results"))

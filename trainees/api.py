@@ -15,9 +15,9 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.roles import ALL_ROLES, INSTITUTION, TRAINEE
 from core.api_fields import DisplayField, ResidentIdField, ScopedPrimaryKeyField
 from core.api_filters import IdFilter
-from core.api_permissions import ALL_ROLES, INSTITUTION, TRAINEE
 from core.api_views import ApiViewSet
 from core.identity import normalize_resident_id
 from institutions.models import TrainingPlan

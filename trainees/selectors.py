@@ -27,7 +27,7 @@ def trainees_visible_to(user) -> QuerySet[Trainee]:
     if plans is None:  # pragma: no cover - only provincial users see every plan
         return qs
     q = Q(pk__in=Trainee.objects.filter(plans).values("pk"))
-    if user.role == Role.BUREAU and user.bureau_id and user.bureau.city_id:
+    if user.is_bureau_reviewer and user.bureau_id and user.bureau.city_id:
         city = user.bureau.city_id
         q |= (
             Q(household_city_id=city)

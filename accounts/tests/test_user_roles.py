@@ -61,3 +61,23 @@ def test_provincial_staff_must_belong_to_the_province_not_a_city(hangzhou_bureau
     with pytest.raises(ValidationError) as excinfo:
         user_create(username="prov2", password=None, role=Role.PROVINCIAL, bureau=hangzhou_bureau)
     assert excinfo.value.error_dict["bureau"][0].code == "role_bureau_kind"
+
+
+@pytest.mark.django_db
+def test_a_reviewer_reviews_for_its_own_bureau_only(
+    hangzhou_reviewer, hangzhou_bureau, ningbo_bureau, provincial_staff, province_bureau, trainee_user
+):
+    assert hangzhou_reviewer.is_reviewer_of_bureau(hangzhou_bureau.pk)
+    assert not hangzhou_reviewer.is_reviewer_of_bureau(ningbo_bureau.pk)
+    assert not hangzhou_reviewer.is_reviewer_of_bureau(None)
+    # Provincial staff decide the province's filings as provincial staff, not as reviewers.
+    assert not provincial_staff.is_reviewer_of_bureau(province_bureau.pk)
+    assert not trainee_user.is_reviewer_of_bureau(hangzhou_bureau.pk)
+
+
+def test_the_api_knows_a_superuser_as_provincial_staff_and_a_user_without_a_role_as_none():
+    from accounts.roles import BUREAU, PROVINCIAL
+
+    assert User(is_superuser=True, role="").api_role == PROVINCIAL
+    assert User(role=Role.BUREAU).api_role == BUREAU
+    assert User(role="").api_role is None

@@ -124,28 +124,39 @@ def _live_server_settings(settings, tmp_path):
     app.conf.task_always_eager = previous
 
 
-@pytest.fixture(autouse=True)
-def _clear_append_only_claim_events_on_sqlite(transactional_db):
-    """Let the test database be flushed after a journey that wrote claim events, on SQLite.
+# The append-only logs: (table, the SQLite trigger refusing DELETE, the migration creating it).
+APPEND_ONLY_TABLES = [
+    ("subsidies_claimevent", "subsidies_claimevent_no_delete", "subsidies.migrations.0002_database_guards"),
+    (
+        "institutions_planevent",
+        "institutions_planevent_no_delete",
+        "institutions.migrations.0002_planevent_append_only",
+    ),
+]
 
-    Claim events are append-only in the database (``subsidies`` migration 0002). PostgreSQL
-    flushes with TRUNCATE, which row triggers do not see; SQLite flushes with DELETE, which
-    the trigger refuses. So on SQLite, after the test and before the flush, the rows are
-    removed with the trigger lifted for that one statement, and the trigger is put back
-    from the migration's own SQL.
+
+@pytest.fixture(autouse=True)
+def _clear_append_only_events_on_sqlite(transactional_db):
+    """Let the test database be flushed after a journey that wrote claim or plan events, on SQLite.
+
+    The event logs are append-only in the database. PostgreSQL flushes with TRUNCATE, which
+    row triggers do not see; SQLite flushes with DELETE, which the trigger refuses. So on
+    SQLite, after the test and before the flush, the rows are removed with the trigger
+    lifted for that one statement, and the trigger is put back from the migration's own SQL.
     """
     yield
     from django.db import connection
 
     if connection.vendor != "sqlite":
         return
-    guards = importlib.import_module("subsidies.migrations.0002_database_guards")
-    recreate = [sql for sql in guards.SQLITE_FORWARD if "subsidies_claimevent_no_delete" in sql]
     with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS subsidies_claimevent_no_delete")
-        cursor.execute("DELETE FROM subsidies_claimevent")
-        for sql in recreate:
-            cursor.execute(sql)
+        for table, trigger, migration in APPEND_ONLY_TABLES:
+            guards = importlib.import_module(migration)
+            recreate = [sql for sql in guards.SQLITE_FORWARD if trigger in sql]
+            cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            cursor.execute(f"DELETE FROM {table}")
+            for sql in recreate:
+                cursor.execute(sql)
 
 
 @pytest.fixture

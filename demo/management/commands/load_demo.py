@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.demo import DEMO_LOGINS, DEMO_PASSWORD, EXTRA_LOGINS, DemoDataExists, demo_is_loaded, demo_load
+from demo.loader import DEMO_LOGINS, DEMO_PASSWORD, EXTRA_LOGINS, DemoDataExists, demo_is_loaded, demo_load
 
 
 class Command(BaseCommand):

@@ -49,6 +49,7 @@ from reference.models import Bureau, City, Direction, Level, Occupation
 from reference.services import reference_load
 from subsidies.models import POLICY_START, ClaimStatus, SubsidyClaim, SubsidyStandard
 from subsidies.services import (
+    ExternalSubsidyRow,
     claim_approve,
     claim_mark_paid,
     claim_reject,
@@ -609,15 +610,15 @@ class _Demo:
             ("创业培训补贴", datetime.date(self.today.year, 3, 16), "1000"),
         ]
         rows = [
-            {
-                "resident_id": holder.trainee.resident_id,
-                "name": holder.trainee.name,
-                "kind": kind,
-                "grant_date": granted,
-                "amount": amount,
-                "city": "330100",
-                "reference_number": f"JN{granted:%Y}{n:04d}",
-            }
+            ExternalSubsidyRow(
+                resident_id=holder.trainee.resident_id,
+                name=holder.trainee.name,
+                kind=kind,
+                grant_date=granted,
+                amount=Decimal(amount),
+                city=self.city("330100"),
+                reference_number=f"JN{granted:%Y}{n:04d}",
+            )
             for n, (kind, granted, amount) in enumerate(grants, start=1)
             if granted <= self.today
         ]
