@@ -23,6 +23,7 @@ SOURCE_DIRS = [
     "subsidies",
     "reports",
     "dashboard",
+    "portal",
     "templates",
 ]
 
