@@ -27,7 +27,9 @@ def outbox(settings):
 @pytest.fixture
 def certificates(trainee, institution, evaluator, hangzhou_bureau):
     """王小明's training and level certificates (issued 20 days ago), claimable at Hangzhou."""
-    training, level = certified(trainee, institution=institution, evaluator=evaluator, occupation=OccupationFactory())
+    training, level = certified(
+        trainee, institution=institution, evaluator=evaluator, occupation=OccupationFactory()
+    )
     return training, level
 
 

@@ -7,10 +7,10 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from dashboard.tests.builders import big_data
 from institutions.models import PlanStatus
 from institutions.tests.factories import TrainingPlanFactory
 from reference.models import Level
-from dashboard.tests.builders import big_data
 from reference.tests.factories import OccupationFactory
 from subsidies.tests.factories import SubsidyStandardFactory
 from trainees.tests.factories import EnrolmentFactory
@@ -55,11 +55,17 @@ def test_the_notices_list_accepted_plans_only_and_filter_by_city_and_occupation(
     assert f"/plans/{wanted.pk}/" in found
 
 
-def test_the_notices_filter_by_level_start_month_institution_and_keyword(client, institution, other_institution):
+def test_the_notices_filter_by_level_start_month_institution_and_keyword(
+    client, institution, other_institution
+):
     plan = upcoming(institution=institution, level=Level.INTERMEDIATE, title="中级班")
     upcoming(institution=other_institution, title="初级班")
     month = plan.start_date.strftime("%Y-%m")
-    for query in ({"level": "intermediate"}, {"start_month": month, "institution": institution.pk}, {"q": "中级"}):
+    for query in (
+        {"level": "intermediate"},
+        {"start_month": month, "institution": institution.pk},
+        {"q": "中级"},
+    ):
         text = client.get("/plans/", query).content.decode()
         assert "中级班" in text, query
         assert "初级班" not in text, query

@@ -181,7 +181,10 @@ def test_the_clerk_accepts_and_declines_in_the_admin(open_class, hangzhou, insti
     admin.post(url, {"action": "accept_selected", "_selected_action": [first.pk]})
     form = admin.post(url, {"action": "decline_selected", "_selected_action": [second.pk]})
     assert "reason" in form.content.decode()
-    admin.post(url, {"action": "decline_selected", "_selected_action": [second.pk], "apply": "1", "reason": "不符合条件"})
+    admin.post(
+        url,
+        {"action": "decline_selected", "_selected_action": [second.pk], "apply": "1", "reason": "不符合条件"},
+    )
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == ApplicationStatus.ACCEPTED
