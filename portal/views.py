@@ -378,6 +378,12 @@ def claim_step(request, step: str = "certificate"):
     if current is None:
         raise Http404
     state = request.session.get(wizard.STATE_KEY, {})
+    if current.name == "confirm" and request.method == "POST":
+        # A second click after the first submission cleared the state: show that claim.
+        posted = request.POST.get("level_certificate", "")
+        existing = _existing_claim(request, int(posted)) if posted.isdigit() else None
+        if existing is not None:
+            return _receipt(existing)
     missing = wizard.first_missing(state, current)
     if missing.name != current.name:
         return redirect("portal:claim-step", step=missing.name)
