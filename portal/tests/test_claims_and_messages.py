@@ -59,7 +59,7 @@ def test_a_claim_that_passes_end_to_end(trainee_client, trainee, certificates, h
     assert claim.bureau == hangzhou_bureau
     assert (claim.payee_kind, claim.payee_account) == ("bank", "6222021234567890123")
     receipt = trainee_client.get(response["Location"]).content.decode()
-    assert 'id="claim-number">%d<' % claim.pk in receipt
+    assert f'id="claim-number">{claim.pk}<' in receipt
 
 
 def test_submitting_twice_makes_one_claim(trainee_client, certificates):
