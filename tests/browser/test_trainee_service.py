@@ -24,7 +24,7 @@ from subsidies.models import ClaimStatus, SubsidyClaim
 from subsidies.services import claim_submit
 from subsidies.tests.factories import ExternalSubsidyRecordFactory
 from tests.browser.builders import certified
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS, TIMEOUT_MS, Journey  # noqa: F401
+from tests.browser.conftest import TIMEOUT_MS, Journey
 from trainees.models import Application, ApplicationStatus, Trainee
 from trainees.tests.factories import TraineeFactory
 
