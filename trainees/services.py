@@ -140,6 +140,14 @@ def trainee_set_payee_account(*, trainee: Trainee, kind: str, bank_name: str, ac
     return trainee
 
 
+def trainee_tell(*, trainee: Trainee, kind: str, title: str, body: str, link: str = "/me/", subject=None) -> None:
+    """A message (站内信) to the trainee about a change that concerns them, if they have a
+    login; call it inside the change's transaction so both commit or neither does."""
+    if trainee.user_id is None:
+        return
+    message_send(recipient=trainee.user, kind=kind, title=title, body=body, link=link, subject=subject)
+
+
 def overlapping_enrolments(*, trainee: Trainee, start: datetime.date, end: datetime.date, exclude_plan=None):
     """The trainee's enrolments in classes whose dates overlap [start, end] (inclusive)."""
     qs = Enrolment.objects.filter(trainee=trainee, plan__start_date__lte=end, plan__end_date__gte=start)
@@ -180,6 +188,19 @@ def enrolment_create(*, plan: TrainingPlan, trainee: Trainee, actor) -> Enrolmen
     enrolment = Enrolment(plan=plan, trainee=trainee)
     enrolment.full_clean()
     enrolment.save()
+    trainee_tell(
+        trainee=trainee,
+        kind=MessageKind.TRAINING,
+        title=_("Enrolled in %(title)s") % {"title": plan.title},
+        body=_("%(institution)s enrolled you in %(title)s, %(start)s to %(end)s.")
+        % {
+            "institution": plan.institution.name,
+            "title": plan.title,
+            "start": plan.start_date.isoformat(),
+            "end": plan.end_date.isoformat(),
+        },
+        subject=enrolment,
+    )
     return enrolment
 
 

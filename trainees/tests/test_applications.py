@@ -193,3 +193,36 @@ def test_the_clerk_accepts_and_declines_in_the_admin(open_class, hangzhou, insti
 
 def test_a_trainee_cannot_open_the_applications_admin(trainee_user, client_of):
     assert client_of(trainee_user).get("/admin/trainees/application/").status_code == 302
+
+
+def test_a_trainee_with_a_login_is_told_of_enrolment_and_certificates(trainee, institution_staff, evaluation_staff):
+    from certificates.services import level_assessment_record, level_certificate_issue, training_certificate_issue
+    from trainees.services import enrolment_create, enrolment_record_completion, enrolment_record_hours
+
+    plan = TrainingPlanFactory(institution=institution_staff.institution, evaluator=evaluation_staff.evaluator)
+    enrolment = enrolment_create(plan=plan, trainee=trainee, actor=institution_staff)
+    enrolment_record_hours(enrolment=enrolment, hours_online=40, hours_offline=40, actor=institution_staff)
+    enrolment_record_completion(enrolment=enrolment, passed=True, on=plan.end_date, actor=institution_staff)
+    training = training_certificate_issue(
+        enrolment=enrolment, actor=institution_staff, issued_on=plan.end_date + datetime.timedelta(days=3)
+    )
+    assessment = level_assessment_record(
+        training_certificate=training,
+        evaluator=plan.evaluator,
+        assessed_on=training.issued_on + datetime.timedelta(days=7),
+        theory_score=80,
+        theory_passed=True,
+        practical_score=80,
+        practical_passed=True,
+        actor=evaluation_staff,
+    )
+    level = level_certificate_issue(
+        assessment=assessment, actor=evaluation_staff, issued_on=assessment.assessed_on + datetime.timedelta(days=7)
+    )
+    messages = Message.objects.filter(recipient=trainee.user, kind="training").order_by("id")
+    assert [m.subject_type for m in messages] == [
+        "trainees.enrolment",
+        "certificates.trainingcertificate",
+        "certificates.levelcertificate",
+    ]
+    assert messages.last().link == f"/me/certificates/{level.pk}/"
