@@ -321,9 +321,11 @@ def test_axe_finds_no_serious_or_critical_violation(trip, wang, institution):
     ):
         trip.goto(path, name)
         assert_accessible(trip, name)
-    # An activation form with its errors shown.
+    # An activation form with its errors shown, then the code step with the privacy notice.
     page.click("main button[type=submit]")
     assert_accessible(trip, "activation-errors")
+    activate(trip, TraineeFactory(household_city=institution.city, name="陈静", phone="13900000001"))
+    assert_accessible(trip, "activation-code")
     portal_log_in(trip, trainee.resident_id)
     assert_accessible(trip, "my-record")
     page.click("#start-claim")

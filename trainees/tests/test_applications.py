@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Message
+from certificates.services import level_assessment_record, level_certificate_issue, training_certificate_issue
 from core import sms
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.identity import generate_resident_id
@@ -15,7 +16,15 @@ from institutions.models import PlanStatus
 from institutions.tests.factories import TrainingPlanFactory
 from trainees.models import Application, ApplicationStatus, Enrolment, Trainee
 from trainees.selectors import applications_visible_to
-from trainees.services import application_accept, application_decline, application_submit, places_left
+from trainees.services import (
+    application_accept,
+    application_decline,
+    application_submit,
+    enrolment_create,
+    enrolment_record_completion,
+    enrolment_record_hours,
+    places_left,
+)
 from trainees.tests.factories import EnrolmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -195,11 +204,12 @@ def test_a_trainee_cannot_open_the_applications_admin(trainee_user, client_of):
     assert client_of(trainee_user).get("/admin/trainees/application/").status_code == 302
 
 
-def test_a_trainee_with_a_login_is_told_of_enrolment_and_certificates(trainee, institution_staff, evaluation_staff):
-    from certificates.services import level_assessment_record, level_certificate_issue, training_certificate_issue
-    from trainees.services import enrolment_create, enrolment_record_completion, enrolment_record_hours
-
-    plan = TrainingPlanFactory(institution=institution_staff.institution, evaluator=evaluation_staff.evaluator)
+def test_a_trainee_with_a_login_is_told_of_enrolment_and_certificates(
+    trainee, institution_staff, evaluation_staff
+):
+    plan = TrainingPlanFactory(
+        institution=institution_staff.institution, evaluator=evaluation_staff.evaluator
+    )
     enrolment = enrolment_create(plan=plan, trainee=trainee, actor=institution_staff)
     enrolment_record_hours(enrolment=enrolment, hours_online=40, hours_offline=40, actor=institution_staff)
     enrolment_record_completion(enrolment=enrolment, passed=True, on=plan.end_date, actor=institution_staff)
@@ -217,7 +227,9 @@ def test_a_trainee_with_a_login_is_told_of_enrolment_and_certificates(trainee, i
         actor=evaluation_staff,
     )
     level = level_certificate_issue(
-        assessment=assessment, actor=evaluation_staff, issued_on=assessment.assessed_on + datetime.timedelta(days=7)
+        assessment=assessment,
+        actor=evaluation_staff,
+        issued_on=assessment.assessed_on + datetime.timedelta(days=7),
     )
     messages = Message.objects.filter(recipient=trainee.user, kind="training").order_by("id")
     assert [m.subject_type for m in messages] == [
