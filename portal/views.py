@@ -28,6 +28,7 @@ from accounts.services import message_mark_read, messages_mark_all_read
 from certificates.selectors import level_certificates_visible_to, training_certificates_visible_to
 from core.api_throttles import LoginFailureGuard, client_ip
 from core.errors import ApplicationError
+from core.identity import normalize_resident_id
 from institutions.models import TrainingPlan
 from portal import rule_help, wizard
 from portal.forms import (
@@ -239,7 +240,7 @@ def _identity_step(request, purpose: str, template: str, next_url: str):
         except ApplicationError as exc:
             form.add_error(None, str(exc.message))
         else:
-            request.session[SESSION_IDENTITY[purpose]] = form.cleaned_data["resident_id"].strip().upper()
+            request.session[SESSION_IDENTITY[purpose]] = normalize_resident_id(form.cleaned_data["resident_id"])
             return redirect(next_url)
     return _private(render(request, template, {"form": form}))
 

@@ -297,13 +297,17 @@ def application_submit(*, plan: TrainingPlan, **fields: Any) -> Application:
         raise ApplicationError("class_ended", _("This class has ended; choose another class."))
     application = Application(plan=plan, **fields)
     application.resident_id = normalize_resident_id(application.resident_id)
-    application.phone = "".join((application.phone or "").split())
+    application.phone = "".join(ch for ch in (application.phone or "") if ch.isdigit())
+    errors: dict[str, str] = {}
     try:
         application.full_clean(exclude=["plan"], validate_constraints=False)
     except ValidationError as exc:
-        raise ApplicationError(
-            "invalid_application", _("Some answers are missing or wrong."), _validation_detail(exc)
-        ) from exc
+        errors.update(_validation_detail(exc))
+    # The answer goes by SMS, so the number must be a mainland mobile number.
+    if not (len(application.phone) == 11 and application.phone.startswith("1")):
+        errors.setdefault("phone", _("Enter an 11-digit mobile phone number."))
+    if errors:
+        raise ApplicationError("invalid_application", _("Some answers are missing or wrong."), errors)
     if application.category == "graduate" and not (application.school_city_id and application.graduation_year):
         raise ApplicationError(
             "invalid_application",

@@ -238,3 +238,11 @@ def test_a_trainee_with_a_login_is_told_of_enrolment_and_certificates(
         "certificates.levelcertificate",
     ]
     assert messages.last().link == f"/me/certificates/{level.pk}/"
+
+
+def test_the_phone_must_be_a_mobile_number_the_answer_can_reach(open_class, hangzhou):
+    with pytest.raises(ApplicationError) as exc:
+        application_submit(plan=open_class, **applicant(hangzhou, phone="0571-8888"))
+    assert set(exc.value.detail) == {"phone"}
+    application = application_submit(plan=open_class, **applicant(hangzhou, phone="139 0000 0001"))
+    assert application.phone == "13900000001"
