@@ -56,6 +56,7 @@ class PlanSearchForm(forms.Form):
         required=False,
         empty_label=_("All institutions"),
     )
+    open_only = forms.BooleanField(label=_("Only classes taking applications"), required=False)
 
 
 def _city_field(label, required=False):

@@ -34,9 +34,13 @@ def plans_for_notice(
     level: str = "",
     start_month: datetime.date | None = None,
     institution=None,
+    open_only: bool = False,
 ) -> QuerySet[TrainingPlan]:
-    """培训公告: accepted plans with places left, filtered as the visitor asked."""
+    """培训公告: accepted plans with places left, filtered as the visitor asked; ``open_only``
+    keeps the classes still taking applications (not ended, a place left)."""
     qs = plans_with_places_left(public_plans())
+    if open_only:
+        qs = qs.filter(end_date__gte=timezone.localdate(), places_left__gt=0)
     if q:
         qs = qs.filter(
             Q(title__icontains=q) | Q(institution__name__icontains=q) | Q(occupation__name__icontains=q)

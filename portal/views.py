@@ -110,6 +110,7 @@ def plan_list(request):
             "level": data["level"],
             "start_month": month_start(data["start_month"]),
             "institution": data["institution"],
+            "open_only": data["open_only"],
         }
     page = Paginator(plans_for_notice(**filters), 10).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -240,7 +241,9 @@ def _identity_step(request, purpose: str, template: str, next_url: str):
         except ApplicationError as exc:
             form.add_error(None, str(exc.message))
         else:
-            request.session[SESSION_IDENTITY[purpose]] = normalize_resident_id(form.cleaned_data["resident_id"])
+            request.session[SESSION_IDENTITY[purpose]] = normalize_resident_id(
+                form.cleaned_data["resident_id"]
+            )
             return redirect(next_url)
     return _private(render(request, template, {"form": form}))
 
@@ -382,7 +385,7 @@ def claim_step(request, step: str = "certificate"):
     if current.name == "confirm" and request.method == "POST":
         # A second click after the first submission cleared the state: show that claim.
         posted = request.POST.get("level_certificate", "")
-        existing = _existing_claim(request, int(posted)) if posted.isdigit() else None
+        existing = _existing_claim(request, int(posted)) if posted.isdigit() and len(posted) <= 18 else None
         if existing is not None:
             return _receipt(existing)
     missing = wizard.first_missing(state, current)

@@ -232,3 +232,18 @@ def test_password_change(trainee_client, trainee):
     )
     assert response.status_code == 302
     assert Trainee.objects.get(pk=trainee.pk).user.check_password(PASSWORD)
+
+
+def test_provincial_staff_see_consents_and_lift_a_lock(
+    client_of, provincial_staff, hangzhou_reviewer, registered
+):
+    ActivationGuard.objects.create(
+        resident_id=registered.resident_id, locked_until=timezone.now() + datetime.timedelta(minutes=15)
+    )
+    assert client_of(hangzhou_reviewer).get("/admin/portal/activationguard/").status_code == 403
+    admin = client_of(provincial_staff)
+    assert admin.get("/admin/portal/privacyconsent/").status_code == 200
+    guard = ActivationGuard.objects.get()
+    admin.post("/admin/portal/activationguard/", {"action": "unlock", "_selected_action": [guard.pk]})
+    guard.refresh_from_db()
+    assert guard.locked_until is None

@@ -143,3 +143,20 @@ class TestCertificateCheck:
         page = client.post("/certificates/check/", {"number": level.number, "name": "王小明"})
         assert page.context["result"] is None
         assert "10分钟" in page.content.decode()
+
+
+def test_a_huge_id_is_a_404_not_a_database_error(client, trainee_client):
+    assert client.get("/plans/99999999999999999999999/").status_code == 404
+    assert trainee_client.get("/me/claims/99999999999999999999999/").status_code == 404
+    response = trainee_client.post("/me/claim/confirm/", {"level_certificate": "9" * 30})
+    assert response.status_code == 302
+
+
+def test_the_notices_can_show_only_classes_taking_applications(client, institution):
+    upcoming(institution=institution, title="报名中的班")
+    TrainingPlanFactory(institution=institution, title="已结束的班")  # 2024
+    full = upcoming(institution=institution, title="已满的班", class_size=1)
+    EnrolmentFactory(plan=full)
+    text = client.get("/plans/", {"open_only": "on"}).content.decode()
+    assert "报名中的班" in text
+    assert "已结束的班" not in text and "已满的班" not in text
