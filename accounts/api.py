@@ -137,7 +137,9 @@ class MessageSerializer(serializers.ModelSerializer):
 
 
 class MessageFilter(django_filters.FilterSet):
-    unread = django_filters.BooleanFilter(field_name="read_at", lookup_expr="isnull", label=gettext_lazy("unread only"))
+    unread = django_filters.BooleanFilter(
+        field_name="read_at", lookup_expr="isnull", label=gettext_lazy("unread only")
+    )
     kind = django_filters.ChoiceFilter(choices=MessageKind.choices)
 
     class Meta:

@@ -54,7 +54,9 @@ def _pages():
 
     plan = TrainingPlan.objects.filter(status=PlanStatus.ACCEPTED).order_by("-start_date").first()
     claim = SubsidyClaim.objects.filter(trainee__user__username="trainee").order_by("-id").first()
-    certificate = LevelCertificate.objects.filter(trainee__user__username="trainee").order_by("-issued_on").first()
+    certificate = (
+        LevelCertificate.objects.filter(trainee__user__username="trainee").order_by("-issued_on").first()
+    )
     anonymous = [
         ("home", "/"),
         ("plans", "/plans/"),

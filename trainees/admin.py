@@ -365,15 +365,19 @@ class ApplicationAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     def has_answer_permission(self, request):
         return request.user.role == Role.INSTITUTION
 
-    @admin.action(description=_("Accept the selected applications (register and enrol)"), permissions=["answer"])
+    @admin.action(
+        description=_("Accept the selected applications (register and enrol)"), permissions=["answer"]
+    )
     def accept_selected(self, request, queryset):
         done = apply_to_each(
             self,
             request,
             queryset.filter(status=ApplicationStatus.PENDING),
             lambda application: application_accept(application=application, actor=request.user),
-            failure_message=lambda application, exc: gettext("%(name)s was not accepted: %(reason)s")
-            % {"name": application.name, "reason": exc.message},
+            failure_message=lambda application, exc: (
+                gettext("%(name)s was not accepted: %(reason)s")
+                % {"name": application.name, "reason": exc.message}
+            ),
         )
         if done:
             self.message_user(
@@ -383,7 +387,9 @@ class ApplicationAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
-    @admin.action(description=_("Decline the selected applications (a reason is asked)"), permissions=["answer"])
+    @admin.action(
+        description=_("Decline the selected applications (a reason is asked)"), permissions=["answer"]
+    )
     def decline_selected(self, request, queryset):
         form = DeclineForm(request.POST if "apply" in request.POST else None)
         if form.is_bound and form.is_valid():
@@ -395,13 +401,16 @@ class ApplicationAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
                 lambda application: application_decline(
                     application=application, actor=request.user, reason=reason
                 ),
-                failure_message=lambda application, exc: gettext("%(name)s was not declined: %(reason)s")
-                % {"name": application.name, "reason": exc.message},
+                failure_message=lambda application, exc: (
+                    gettext("%(name)s was not declined: %(reason)s")
+                    % {"name": application.name, "reason": exc.message}
+                ),
             )
             if done:
                 self.message_user(
                     request,
-                    gettext("%(n)d applications declined; the applicants were told by SMS.") % {"n": len(done)},
+                    gettext("%(n)d applications declined; the applicants were told by SMS.")
+                    % {"n": len(done)},
                     messages.SUCCESS,
                 )
             return None

@@ -111,5 +111,7 @@ def applications_visible_to(user):
 def plans_with_places_left(queryset):
     """Annotate plans with ``places_left``: class size less enrolments (never below zero)."""
     return queryset.annotate(
-        places_left=Greatest(F("class_size") - Count("enrolments", distinct=True), Value(0), output_field=IntegerField())
+        places_left=Greatest(
+            F("class_size") - Count("enrolments", distinct=True), Value(0), output_field=IntegerField()
+        )
     )

@@ -140,7 +140,9 @@ def trainee_set_payee_account(*, trainee: Trainee, kind: str, bank_name: str, ac
     return trainee
 
 
-def trainee_tell(*, trainee: Trainee, kind: str, title: str, body: str, link: str = "/me/", subject=None) -> None:
+def trainee_tell(
+    *, trainee: Trainee, kind: str, title: str, body: str, link: str = "/me/", subject=None
+) -> None:
     """A message (站内信) to the trainee about a change that concerns them, if they have a
     login; call it inside the change's transaction so both commit or neither does."""
     if trainee.user_id is None:
@@ -290,7 +292,8 @@ def application_submit(*, plan: TrainingPlan, **fields: Any) -> Application:
     if unknown:
         raise ApplicationError(
             "unknown_fields",
-            _("These fields cannot be set on an application: %(fields)s") % {"fields": ", ".join(sorted(unknown))},
+            _("These fields cannot be set on an application: %(fields)s")
+            % {"fields": ", ".join(sorted(unknown))},
         )
     _require_accepted(plan)
     if plan.end_date < timezone.localdate():
@@ -308,7 +311,9 @@ def application_submit(*, plan: TrainingPlan, **fields: Any) -> Application:
         errors.setdefault("phone", _("Enter an 11-digit mobile phone number."))
     if errors:
         raise ApplicationError("invalid_application", _("Some answers are missing or wrong."), errors)
-    if application.category == "graduate" and not (application.school_city_id and application.graduation_year):
+    if application.category == "graduate" and not (
+        application.school_city_id and application.graduation_year
+    ):
         raise ApplicationError(
             "invalid_application",
             _("Some answers are missing or wrong."),
@@ -326,7 +331,9 @@ def application_submit(*, plan: TrainingPlan, **fields: Any) -> Application:
         # (a second click, or another tab, got there first).
         raise Conflict(
             "already_applied",
-            _("An application with this resident ID number is already waiting for this class or was accepted."),
+            _(
+                "An application with this resident ID number is already waiting for this class or was accepted."
+            ),
         ) from exc
     return application
 
@@ -336,7 +343,8 @@ def _lock_pending_application(application: Application) -> Application:
     if locked.status != ApplicationStatus.PENDING:
         raise Conflict(
             "application_decided",
-            _("This application has already been answered (%(status)s).") % {"status": locked.get_status_display()},
+            _("This application has already been answered (%(status)s).")
+            % {"status": locked.get_status_display()},
         )
     return locked
 
@@ -420,5 +428,7 @@ def application_decline(*, application: Application, actor, reason: str) -> Appl
             "title": application.plan.title,
             "reason": reason,
         }
-        _tell_applicant(application, text, Trainee.objects.filter(resident_id=application.resident_id).first())
+        _tell_applicant(
+            application, text, Trainee.objects.filter(resident_id=application.resident_id).first()
+        )
     return application

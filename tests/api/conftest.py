@@ -194,7 +194,9 @@ def world(
     w.other["trainee"].save()
     # A message (站内信) to each side's trainee: personal, so every other caller is refused.
     for side in (w.own, w.other):
-        side["message"] = Message.objects.create(recipient=side["trainee"].user, kind="claim", title="申领已受理")
+        side["message"] = Message.objects.create(
+            recipient=side["trainee"].user, kind="claim", title="申领已受理"
+        )
     w.registered = {
         "own": TraineeFactory(household_city=hangzhou, name="赵六"),
         "other": TraineeFactory(household_city=ningbo, name="钱七"),

@@ -179,7 +179,9 @@ def test_five_wrong_codes_lock_activation(trip, hangzhou):
 @pytest.fixture
 def wang(trainee, institution, evaluator, hangzhou_bureau):
     """王小明 with a claimable pair of certificates; the subsidy standard exists."""
-    training, level = certified(trainee, institution=institution, evaluator=evaluator, occupation=OccupationFactory())
+    training, level = certified(
+        trainee, institution=institution, evaluator=evaluator, occupation=OccupationFactory()
+    )
     return trainee, training, level
 
 
@@ -260,7 +262,11 @@ def test_a_claim_that_fails_shows_every_failed_rule_and_writes_nothing(trip, wan
 def test_withdraw(trip, wang, hangzhou_bureau):
     trainee, training, level = wang
     claim = claim_submit(
-        trainee=trainee, training_certificate=training, level_certificate=level, bureau=hangzhou_bureau, actor=trainee.user
+        trainee=trainee,
+        training_certificate=training,
+        level_certificate=level,
+        bureau=hangzhou_bureau,
+        actor=trainee.user,
     )
     page = trip.page
     portal_log_in(trip, trainee.resident_id)
@@ -279,7 +285,11 @@ def test_withdraw(trip, wang, hangzhou_bureau):
 def test_one_trainee_cannot_open_anothers_claim_certificate_or_message(trip, wang, hangzhou_bureau, hangzhou):
     trainee, training, level = wang
     claim = claim_submit(
-        trainee=trainee, training_certificate=training, level_certificate=level, bureau=hangzhou_bureau, actor=trainee.user
+        trainee=trainee,
+        training_certificate=training,
+        level_certificate=level,
+        bureau=hangzhou_bureau,
+        actor=trainee.user,
     )
     message = Message.objects.filter(recipient=trainee.user).first()
     other = TraineeFactory(household_city=hangzhou, user=UserFactory(role=Role.TRAINEE))
