@@ -260,3 +260,30 @@ def test_a_second_level_certificate_of_another_trainee_is_not_claimable_here(
     response = trainee_client.post("/me/claim/certificate/", {"level_certificate": theirs.pk})
     assert response.status_code == 200
     assert response.context["error"]
+
+
+def test_a_trainee_with_two_cities_chooses_the_bureau_and_sees_the_basis(
+    trainee_client, trainee, certificates, ningbo, ningbo_bureau, hangzhou_bureau
+):
+    trainee.employment_city = ningbo
+    trainee.save()
+    _training, level = certificates
+    trainee_client.post("/me/claim/certificate/", {"level_certificate": level.pk})
+    page = trainee_client.get("/me/claim/check/")
+    assert [(a.bureau, a.basis) for a in page.context["allowed"]] == [
+        (hangzhou_bureau, "household"),
+        (ningbo_bureau, "employment"),
+    ]
+    trainee_client.post("/me/claim/check/", {"bureau": ningbo_bureau.pk})
+    assert trainee_client.post("/me/claim/check/", {"continue": "1"})["Location"] == "/me/claim/payee/"
+    trainee_client.post("/me/claim/payee/", PAYEE)
+    trainee_client.post("/me/claim/confirm/", {"level_certificate": level.pk})
+    claim = SubsidyClaim.objects.get()
+    assert (claim.bureau, claim.basis) == (ningbo_bureau, "employment")
+
+
+def test_a_bureau_not_allowed_cannot_be_forced_into_the_wizard(trainee_client, certificates, ningbo_bureau):
+    _training, level = certificates
+    trainee_client.post("/me/claim/certificate/", {"level_certificate": level.pk})
+    page = trainee_client.post("/me/claim/check/", {"bureau": ningbo_bureau.pk})
+    assert page.context["chosen"].bureau != ningbo_bureau
