@@ -204,9 +204,11 @@ def account_activate(*, resident_id: str, code: str, password: str, consent: boo
         trainee = Trainee.objects.select_for_update().get(pk=trainee.pk)
         if trainee.user_id is not None:
             raise Conflict("already_activated", _("Your account is already active: log in."))
-        user = user_create(
-            username=f"trainee-{trainee.pk}", password=password, role=Role.TRAINEE, first_name=trainee.name
-        )
+        # The username is never typed (trainees log in by ID or phone); it only has to be unique.
+        username = f"trainee-{trainee.pk}"
+        if User.objects.filter(username=username).exists():
+            username = f"{username}-{secrets.token_hex(3)}"
+        user = user_create(username=username, password=password, role=Role.TRAINEE, first_name=trainee.name)
         trainee.user = user
         trainee.save(update_fields=["user"])
         PrivacyConsent.objects.create(user=user, notice_version=PRIVACY_NOTICE_VERSION)
