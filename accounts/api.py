@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import django_filters
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Role
+from accounts.models import Message, MessageKind, Role
+from accounts.roles import ALL_ROLES
+from accounts.selectors import messages_visible_to
+from accounts.services import message_mark_read, messages_mark_all_read
 from core.api_permissions import role_of
 from core.api_schema import INVALID_CREDENTIALS_RESPONSE, THROTTLED_RESPONSE
 from core.api_throttles import LoginFailureGuard
+from core.api_views import ApiViewSet
 from core.errors import ApplicationError
 
 
@@ -116,3 +122,64 @@ class MeView(APIView):
     )
     def get(self, request):
         return Response(MeSerializer(request.user).data)
+
+
+# -- messages (站内信) --------------------------------------------------------------------------
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    is_read = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Message
+        fields = ["id", "kind", "kind_display", "title", "body", "link", "created_at", "read_at", "is_read"]
+        read_only_fields = fields
+
+
+class MessageFilter(django_filters.FilterSet):
+    unread = django_filters.BooleanFilter(
+        field_name="read_at", lookup_expr="isnull", label=gettext_lazy("unread only")
+    )
+    kind = django_filters.ChoiceFilter(choices=MessageKind.choices)
+
+    class Meta:
+        model = Message
+        fields: list[str] = []
+
+
+class MarkedReadSerializer(serializers.Serializer):
+    marked = serializers.IntegerField()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="The caller's messages, newest first"),
+    retrieve=extend_schema(summary="One of the caller's messages"),
+)
+class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """In-site messages (站内信): every user reads their own and nobody else's."""
+
+    serializer_class = MessageSerializer
+    filterset_class = MessageFilter
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at", "-id"]
+    action_roles = {
+        "list": ALL_ROLES,
+        "retrieve": ALL_ROLES,
+        "read": ALL_ROLES,
+        "read_all": ALL_ROLES,
+    }
+
+    def get_queryset(self):
+        return messages_visible_to(self.request.user)
+
+    @extend_schema(summary="Mark one message read", request=None, responses={200: MessageSerializer})
+    @action(detail=True, methods=["post"])
+    def read(self, request, pk=None):
+        message = message_mark_read(message=self.get_object(), user=request.user)
+        return Response(MessageSerializer(message).data)
+
+    @extend_schema(summary="Mark every message read", request=None, responses={200: MarkedReadSerializer})
+    @action(detail=False, methods=["post"], url_path="read-all")
+    def read_all(self, request):
+        return Response({"marked": messages_mark_all_read(user=request.user)})

@@ -27,12 +27,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
+from accounts.models import MessageKind, Role
 from certificates.models import LevelAssessment, LevelCertificate, TrainingCertificate
 from core.errors import ApplicationError, Conflict, NotPermitted
 from institutions.models import EvaluationInstitution, PlanStatus, TrainingInstitution
 from institutions.services import check_evaluator_listed, is_institution_staff_of
 from trainees.models import CompletionResult, Enrolment
+from trainees.services import trainee_tell
 
 TRAINING_PREFIX = "PX"
 LEVEL_PREFIX = "DJ"
@@ -129,6 +130,14 @@ def training_certificate_issue(
     )
     certificate.full_clean()
     certificate.save()
+    trainee_tell(
+        trainee=enrolment.trainee,
+        kind=MessageKind.TRAINING,
+        title=_("Training certificate issued"),
+        body=_("%(institution)s issued your training certificate No. %(number)s for %(title)s.")
+        % {"institution": institution.name, "number": certificate.number, "title": plan.title},
+        subject=certificate,
+    )
     return certificate
 
 
@@ -251,4 +260,16 @@ def level_certificate_issue(
     )
     certificate.full_clean()
     certificate.save()
+    trainee_tell(
+        trainee=assessment.trainee,
+        kind=MessageKind.TRAINING,
+        title=_("Level certificate issued"),
+        body=_(
+            "%(evaluator)s issued your professional technical level certificate No. %(number)s. "
+            "You can now check and claim the training subsidy."
+        )
+        % {"evaluator": evaluator.name, "number": certificate.number},
+        link=f"/me/certificates/{certificate.pk}/",
+        subject=certificate,
+    )
     return certificate

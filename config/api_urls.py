@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
-from accounts.api import MeView, TokenView
+from accounts.api import MessageViewSet, MeView, TokenView
 from certificates.api import LevelAssessmentViewSet, LevelCertificateViewSet, TrainingCertificateViewSet
 from core.api import not_found_view
 from institutions.api import (
@@ -26,6 +26,7 @@ router.register("training-certificates", TrainingCertificateViewSet, basename="t
 router.register("level-assessments", LevelAssessmentViewSet, basename="level-assessment")
 router.register("level-certificates", LevelCertificateViewSet, basename="level-certificate")
 router.register("claims", ClaimViewSet, basename="claim")
+router.register("messages", MessageViewSet, basename="message")
 router.register("reports", ReportJobViewSet, basename="report")
 router.register("reference/cities", CityViewSet, basename="city")
 router.register("reference/bureaus", BureauViewSet, basename="bureau")

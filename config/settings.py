@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "reports",
     "dashboard",
     "demo",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -274,3 +275,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+
+# Text messages (core/sms.py): the log backend writes each SMS, with its one-time code, to
+# the "core.sms" logger (read it there in development); production names its gateway's class.
+SMS_BACKEND = env.str("SMS_BACKEND", default="core.sms.LogBackend")
+LOGGING["loggers"] = {"core.sms": {"handlers": ["console"], "level": "INFO", "propagate": False}}
+# The trainee service (portal/): log in by resident ID or phone; staff use the admin's own form.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "portal.auth.TraineeBackend"]

@@ -9,4 +9,6 @@ urlpatterns = [
     path("reports/", include("reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The trainee service (学员服务) at /; last, so every path above wins.
+    path("", include("portal.urls")),
 ]

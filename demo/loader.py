@@ -45,6 +45,7 @@ from institutions.models import (
     TrainingPlan,
 )
 from institutions.services import plan_accept, plan_create, plan_file, plan_return
+from portal.demo import load_demo_portal
 from reference.models import Bureau, City, Direction, Level, Occupation
 from reference.services import reference_load
 from subsidies.models import POLICY_START, ClaimStatus, SubsidyClaim, SubsidyStandard
@@ -249,6 +250,7 @@ class _Demo:
             self.claim(spec)
         self.imported_subsidies(specs)
         self.suspend_an_institution()
+        load_demo_portal(today=self.today)
 
     def standards(self) -> None:
         for occupation in Occupation.objects.all():

@@ -11,24 +11,33 @@ from __future__ import annotations
 import io
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
-from core.admin import ActionHooksMixin, NoDeleteAdminMixin, ScopedAdminMixin, ServiceErrorsAdminMixin
+from core.admin import (
+    ActionHooksMixin,
+    NoDeleteAdminMixin,
+    ScopedAdminMixin,
+    ServiceErrorsAdminMixin,
+    apply_to_each,
+)
 from core.errors import ApplicationError
 from core.identity import normalize_resident_id
 from institutions.admin import TrainingPlanAdmin
 from institutions.models import PlanStatus
 from institutions.selectors import plans_visible_to
 from trainees.imports import HoursImport, RosterImport
-from trainees.models import CompletionResult, Enrolment, Trainee
+from trainees.models import Application, ApplicationStatus, CompletionResult, Enrolment, Trainee
 from trainees.selectors import (
+    applications_visible_to,
     continuing_education_by_year,
     continuing_education_rows,
     enrolments_visible_to,
@@ -36,6 +45,8 @@ from trainees.selectors import (
 )
 from trainees.services import (
     TRAINEE_FIELDS,
+    application_accept,
+    application_decline,
     enrolment_create,
     enrolment_record_completion,
     enrolment_record_hours,
@@ -285,3 +296,126 @@ class EnrolmentAdmin(
 # The class's files, imported from the plan's page (institutions/admin.py offers the hook).
 TrainingPlanAdmin.add_plan_import("roster", RosterImport, label=_("Class roster"))
 TrainingPlanAdmin.add_plan_import("hours", HoursImport, label=_("Hours and completion results"))
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for declining (sent to the applicant)"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+@admin.register(Application)
+class ApplicationAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    """报名: the institution answers the applications for its own classes. Accepting
+    registers and enrols through the services; declining asks for a reason. Provincial staff
+    and the bureau may look; only the institution answers."""
+
+    list_display = ("name", "masked_resident_id", "phone", "plan", "category", "status", "submitted_at")
+    list_filter = ("status", ("plan", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("name", "=resident_id", "=phone", "plan__title")
+    list_select_related = ("plan",)
+    actions = ("accept_selected", "decline_selected")
+    readonly_fields = (
+        "plan",
+        "name",
+        "masked_resident_id",
+        "phone",
+        "category",
+        "household_city",
+        "residence_city",
+        "employment_city",
+        "school_name",
+        "school_city",
+        "graduation_year",
+        "status",
+        "decline_reason",
+        "submitted_at",
+        "decided_at",
+        "decided_by",
+        "enrolment",
+    )
+    fields = readonly_fields
+
+    def scope_queryset(self, user, queryset):
+        return queryset.filter(pk__in=applications_visible_to(user).values("pk"))
+
+    @admin.display(description=_("resident ID number"))
+    def masked_resident_id(self, obj):
+        return obj.masked_resident_id
+
+    def has_view_permission(self, request, obj=None):
+        user = request.user
+        return user.is_active and (user.is_provincial or user.role in (Role.INSTITUTION, Role.BUREAU))
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+    def has_add_permission(self, request):
+        return False  # people apply in the trainee service
+
+    def has_change_permission(self, request, obj=None):
+        return False  # answered by the actions, through the services
+
+    def has_answer_permission(self, request):
+        return request.user.role == Role.INSTITUTION
+
+    @admin.action(
+        description=_("Accept the selected applications (register and enrol)"), permissions=["answer"]
+    )
+    def accept_selected(self, request, queryset):
+        done = apply_to_each(
+            self,
+            request,
+            queryset.filter(status=ApplicationStatus.PENDING),
+            lambda application: application_accept(application=application, actor=request.user),
+            failure_message=lambda application, exc: (
+                gettext("%(name)s was not accepted: %(reason)s")
+                % {"name": application.name, "reason": exc.message}
+            ),
+        )
+        if done:
+            self.message_user(
+                request,
+                gettext("%(n)d applications accepted; the applicants were enrolled and told by SMS.")
+                % {"n": len(done)},
+                messages.SUCCESS,
+            )
+
+    @admin.action(
+        description=_("Decline the selected applications (a reason is asked)"), permissions=["answer"]
+    )
+    def decline_selected(self, request, queryset):
+        form = DeclineForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            done = apply_to_each(
+                self,
+                request,
+                queryset.filter(status=ApplicationStatus.PENDING),
+                lambda application: application_decline(
+                    application=application, actor=request.user, reason=reason
+                ),
+                failure_message=lambda application, exc: (
+                    gettext("%(name)s was not declined: %(reason)s")
+                    % {"name": application.name, "reason": exc.message}
+                ),
+            )
+            if done:
+                self.message_user(
+                    request,
+                    gettext("%(n)d applications declined; the applicants were told by SMS.")
+                    % {"n": len(done)},
+                    messages.SUCCESS,
+                )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Decline applications"),
+            "opts": self.model._meta,
+            "applications": queryset.select_related("plan"),
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/trainees/application/decline_form.html", context)

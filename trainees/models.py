@@ -161,3 +161,110 @@ class Enrolment(models.Model):
     @property
     def total_hours(self):
         return self.hours_online + self.hours_offline
+
+
+class ApplicationStatus(models.TextChoices):
+    PENDING = "pending", _("Awaiting the institution")
+    ACCEPTED = "accepted", _("Accepted and enrolled")
+    DECLINED = "declined", _("Declined")
+
+
+class Application(models.Model):
+    """报名: a person applies online for a plan's class (培训公告). The institution accepts
+    (registering the person if new and enrolling them through the enrolment service and its
+    checks) or declines with a reason. Never deleted: the answer is part of the record."""
+
+    plan = models.ForeignKey(
+        TrainingPlan, verbose_name=_("training plan"), on_delete=models.PROTECT, related_name="applications"
+    )
+    resident_id = models.CharField(_("resident ID number"), max_length=18, validators=[validate_resident_id])
+    name = models.CharField(_("full name"), max_length=50)
+    phone = models.CharField(_("phone"), max_length=20)
+    category = models.CharField(_("category"), max_length=12, choices=TraineeCategory.choices)
+    household_city = models.ForeignKey(
+        City, verbose_name=_("household-registration city"), on_delete=models.PROTECT, related_name="+"
+    )
+    residence_city = models.ForeignKey(
+        City,
+        verbose_name=_("usual-residence city"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    employment_city = models.ForeignKey(
+        City,
+        verbose_name=_("job-seeking or employment city"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    school_name = models.CharField(_("school"), max_length=100, blank=True)
+    school_city = models.ForeignKey(
+        City, verbose_name=_("school city"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    graduation_year = models.PositiveSmallIntegerField(_("graduation year"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=ApplicationStatus.choices, default=ApplicationStatus.PENDING
+    )
+    decline_reason = models.TextField(_("reason for declining"), blank=True)
+    submitted_at = models.DateTimeField(_("applied at"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    enrolment = models.OneToOneField(
+        Enrolment,
+        verbose_name=_("enrolment"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="application",
+    )
+
+    class Meta:
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            # One open or accepted application per person and class: applying twice
+            # (double click, back button) must not queue the person twice.
+            models.UniqueConstraint(
+                fields=["plan", "resident_id"],
+                condition=Q(status__in=["pending", "accepted"]),
+                name="trainees_application_once_per_plan",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="declined") | ~Q(decline_reason=""),
+                name="trainees_application_declined_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="accepted") | Q(enrolment__isnull=False),
+                name="trainees_application_accepted_has_enrolment",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(decided_at__isnull=False),
+                name="trainees_application_decided_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(category="graduate")
+                | (Q(school_city__isnull=False) & Q(graduation_year__isnull=False)),
+                name="trainees_application_graduate_has_school",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.masked_resident_id}) → {self.plan}"
+
+    @property
+    def masked_resident_id(self) -> str:
+        return mask_resident_id(self.resident_id)
+
+    def clean(self) -> None:
+        self.resident_id = normalize_resident_id(self.resident_id)

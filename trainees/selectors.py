@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import DecimalField, F, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models import Count, DecimalField, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce, ExtractYear, Greatest
 
 from accounts.models import Role
 from institutions.selectors import plan_scope_q
-from trainees.models import Enrolment, Trainee
+from trainees.models import Application, Enrolment, Trainee
 
 
 def trainees_visible_to(user) -> QuerySet[Trainee]:
@@ -75,8 +75,6 @@ def continuing_education_hours(*, trainee: Trainee, year: int) -> Decimal:
 
 def continuing_education_by_year(*, trainee: Trainee) -> list[dict]:
     """``[{"year", "hours", "classes"}]``, newest year first, for the trainee's record."""
-    from django.db.models import Count
-
     rows = (
         Enrolment.objects.filter(trainee=trainee)
         .annotate(year=ExtractYear("plan__end_date"))
@@ -93,4 +91,27 @@ def continuing_education_rows(*, trainees: QuerySet[Trainee], year: int):
         Enrolment.objects.filter(trainee__in=trainees, plan__end_date__year=year)
         .select_related("trainee", "plan", "plan__institution", "plan__occupation")
         .order_by("trainee_id", "plan__end_date", "id")
+    )
+
+
+def applications_visible_to(user):
+    """报名: an institution sees the applications for its own classes; a bureau those for the
+    plans it sees; provincial staff all; nobody else any (an applicant has no login yet)."""
+    qs = Application.objects.select_related("plan", "plan__institution")
+    if user is None or not user.is_authenticated:
+        return qs.none()
+    if user.is_provincial:
+        return qs
+    if user.role not in (Role.INSTITUTION, Role.BUREAU):
+        return qs.none()
+    q = plan_scope_q(user, prefix="plan__")
+    return qs if q is None else qs.filter(q)
+
+
+def plans_with_places_left(queryset):
+    """Annotate plans with ``places_left``: class size less enrolments (never below zero)."""
+    return queryset.annotate(
+        places_left=Greatest(
+            F("class_size") - Count("enrolments", distinct=True), Value(0), output_field=IntegerField()
+        )
     )

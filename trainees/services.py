@@ -10,15 +10,25 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
+from accounts.models import MessageKind, Role
+from accounts.services import message_send
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.identity import normalize_account_number, normalize_resident_id, validate_account_number
+from core.sms import send_sms
 from institutions.models import PlanStatus, TrainingPlan
 from institutions.services import is_institution_staff_of
-from trainees.models import CompletionResult, Enrolment, PayeeKind, Trainee
+from trainees.models import (
+    Application,
+    ApplicationStatus,
+    CompletionResult,
+    Enrolment,
+    PayeeKind,
+    Trainee,
+)
 
 TRAINEE_FIELDS = (
     "resident_id",
@@ -130,6 +140,16 @@ def trainee_set_payee_account(*, trainee: Trainee, kind: str, bank_name: str, ac
     return trainee
 
 
+def trainee_tell(
+    *, trainee: Trainee, kind: str, title: str, body: str, link: str = "/me/", subject=None
+) -> None:
+    """A message (站内信) to the trainee about a change that concerns them, if they have a
+    login; call it inside the change's transaction so both commit or neither does."""
+    if trainee.user_id is None:
+        return
+    message_send(recipient=trainee.user, kind=kind, title=title, body=body, link=link, subject=subject)
+
+
 def overlapping_enrolments(*, trainee: Trainee, start: datetime.date, end: datetime.date, exclude_plan=None):
     """The trainee's enrolments in classes whose dates overlap [start, end] (inclusive)."""
     qs = Enrolment.objects.filter(trainee=trainee, plan__start_date__lte=end, plan__end_date__gte=start)
@@ -170,6 +190,19 @@ def enrolment_create(*, plan: TrainingPlan, trainee: Trainee, actor) -> Enrolmen
     enrolment = Enrolment(plan=plan, trainee=trainee)
     enrolment.full_clean()
     enrolment.save()
+    trainee_tell(
+        trainee=trainee,
+        kind=MessageKind.TRAINING,
+        title=_("Enrolled in %(title)s") % {"title": plan.title},
+        body=_("%(institution)s enrolled you in %(title)s, %(start)s to %(end)s.")
+        % {
+            "institution": plan.institution.name,
+            "title": plan.title,
+            "start": plan.start_date.isoformat(),
+            "end": plan.end_date.isoformat(),
+        },
+        subject=enrolment,
+    )
     return enrolment
 
 
@@ -220,3 +253,182 @@ def enrolment_record_completion(*, enrolment: Enrolment, passed: bool, on: datet
     enrolment.full_clean()
     enrolment.save(update_fields=["completion_result", "completion_date"])
     return enrolment
+
+
+# -- applications (报名) -----------------------------------------------------------------------
+
+APPLICATION_FIELDS = (
+    "resident_id",
+    "name",
+    "phone",
+    "category",
+    "household_city",
+    "residence_city",
+    "employment_city",
+    "school_name",
+    "school_city",
+    "graduation_year",
+)
+
+
+def places_left(plan: TrainingPlan) -> int:
+    """Seats not yet taken in the plan's class (enrolments count; applications do not)."""
+    return max(plan.class_size - Enrolment.objects.filter(plan=plan).count(), 0)
+
+
+def _validation_detail(exc: ValidationError) -> dict[str, str]:
+    if hasattr(exc, "error_dict"):
+        return {field: " ".join(messages) for field, messages in exc.message_dict.items()}
+    return {"__all__": " ".join(exc.messages)}
+
+
+def application_submit(*, plan: TrainingPlan, **fields: Any) -> Application:
+    """报名: anyone applies for an accepted plan's class that has not ended and has places.
+
+    Refused with ``plan_not_accepted``, ``class_ended``, ``class_full``, ``invalid_application``
+    (per-field detail), ``already_applied`` or ``already_enrolled``; nothing is written then.
+    """
+    unknown = set(fields) - set(APPLICATION_FIELDS)
+    if unknown:
+        raise ApplicationError(
+            "unknown_fields",
+            _("These fields cannot be set on an application: %(fields)s")
+            % {"fields": ", ".join(sorted(unknown))},
+        )
+    _require_accepted(plan)
+    if plan.end_date < timezone.localdate():
+        raise ApplicationError("class_ended", _("This class has ended; choose another class."))
+    application = Application(plan=plan, **fields)
+    application.resident_id = normalize_resident_id(application.resident_id)
+    application.phone = "".join(ch for ch in (application.phone or "") if ch.isdigit())
+    errors: dict[str, str] = {}
+    try:
+        application.full_clean(exclude=["plan"], validate_constraints=False)
+    except ValidationError as exc:
+        errors.update(_validation_detail(exc))
+    # The answer goes by SMS, so the number must be a mainland mobile number.
+    if not (len(application.phone) == 11 and application.phone.startswith("1")):
+        errors.setdefault("phone", _("Enter an 11-digit mobile phone number."))
+    if errors:
+        raise ApplicationError("invalid_application", _("Some answers are missing or wrong."), errors)
+    if application.category == "graduate" and not (
+        application.school_city_id and application.graduation_year
+    ):
+        raise ApplicationError(
+            "invalid_application",
+            _("Some answers are missing or wrong."),
+            {"school_city": _("A graduate gives the school's city and the graduation year.")},
+        )
+    if Enrolment.objects.filter(plan=plan, trainee__resident_id=application.resident_id).exists():
+        raise Conflict("already_enrolled", _("You are already enrolled in this class."))
+    if places_left(plan) <= 0:
+        raise Conflict("class_full", _("The class is full."), {"class_size": plan.class_size})
+    try:
+        with transaction.atomic():
+            application.save()
+    except IntegrityError as exc:
+        # trainees_application_once_per_plan: a pending or accepted application exists
+        # (a second click, or another tab, got there first).
+        raise Conflict(
+            "already_applied",
+            _(
+                "An application with this resident ID number is already waiting for this class or was accepted."
+            ),
+        ) from exc
+    return application
+
+
+def _lock_pending_application(application: Application) -> Application:
+    locked = Application.objects.select_for_update().select_related("plan").get(pk=application.pk)
+    if locked.status != ApplicationStatus.PENDING:
+        raise Conflict(
+            "application_decided",
+            _("This application has already been answered (%(status)s).")
+            % {"status": locked.get_status_display()},
+        )
+    return locked
+
+
+def _tell_applicant(application: Application, text: str, trainee: Trainee | None = None) -> None:
+    """SMS after commit (never announce a decision that was rolled back); and a message
+    (站内信) in the same transaction when the person already has a login."""
+    phone = application.phone
+    transaction.on_commit(lambda: send_sms(phone=phone, text=text))
+    if trainee is not None and trainee.user_id is not None:
+        message_send(
+            recipient=trainee.user,
+            kind=MessageKind.APPLICATION,
+            title=_("Your application for %(title)s") % {"title": application.plan.title},
+            body=text,
+            link="/me/",
+            subject=application,
+        )
+
+
+def application_accept(*, application: Application, actor) -> Application:
+    """Accept: register the person if new and enrol them, through ``trainee_create`` and
+    ``enrolment_create`` and their checks (class size, overlapping classes). The applicant
+    is told by SMS and can then activate an account."""
+    _require_plan_staff(actor, application.plan)
+    with transaction.atomic():
+        # Lock order: the application, then (inside enrolment_create) the plan and the
+        # trainee. The application lock makes two clerks answering at once take turns, so
+        # one application is never both accepted and declined.
+        application = _lock_pending_application(application)
+        trainee = Trainee.objects.filter(resident_id=application.resident_id).first()
+        if trainee is None:
+            trainee = trainee_create(actor=actor, **{f: getattr(application, f) for f in APPLICATION_FIELDS})
+        elif trainee.name != application.name:
+            raise Conflict(
+                "identity_mismatch",
+                _(
+                    "A person with this resident ID number is registered under another name; "
+                    "check the applicant's identity before accepting."
+                ),
+            )
+        enrolment = enrolment_create(plan=application.plan, trainee=trainee, actor=actor)
+        application.status = ApplicationStatus.ACCEPTED
+        application.enrolment = enrolment
+        application.decided_at = timezone.now()
+        application.decided_by = actor
+        application.save(update_fields=["status", "enrolment", "decided_at", "decided_by"])
+        plan = application.plan
+        text = _(
+            "[Digital Technology Engineers] %(name)s, %(institution)s accepted your application for "
+            "%(title)s (from %(start)s). Open your online account at the trainee service: 账户激活 (/activate/)."
+        ) % {
+            "name": application.name,
+            "institution": plan.institution.name,
+            "title": plan.title,
+            "start": plan.start_date.isoformat(),
+        }
+        _tell_applicant(application, text, trainee)
+    return application
+
+
+def application_decline(*, application: Application, actor, reason: str) -> Application:
+    """Decline with a reason (required); the applicant is told by SMS."""
+    _require_plan_staff(actor, application.plan)
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ApplicationError("reason_required", _("A reason is required to decline an application."))
+    with transaction.atomic():
+        application = _lock_pending_application(application)
+        application.status = ApplicationStatus.DECLINED
+        application.decline_reason = reason
+        application.decided_at = timezone.now()
+        application.decided_by = actor
+        application.save(update_fields=["status", "decline_reason", "decided_at", "decided_by"])
+        text = _(
+            "[Digital Technology Engineers] %(name)s, %(institution)s could not accept your application for "
+            "%(title)s. Reason: %(reason)s. You may apply for another class in 培训公告."
+        ) % {
+            "name": application.name,
+            "institution": application.plan.institution.name,
+            "title": application.plan.title,
+            "reason": reason,
+        }
+        _tell_applicant(
+            application, text, Trainee.objects.filter(resident_id=application.resident_id).first()
+        )
+    return application

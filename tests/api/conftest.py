@@ -16,7 +16,7 @@ import time_machine
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 
-from accounts.models import Role
+from accounts.models import Message, Role
 from accounts.tests.factories import UserFactory
 from certificates.tests.factories import (
     LevelAssessmentFactory,
@@ -192,6 +192,11 @@ def world(
     # A Ningbo trainee with a login of their own (another trainee's view of things).
     w.other["trainee"].user = UserFactory(username="nb_trainee", role=Role.TRAINEE)
     w.other["trainee"].save()
+    # A message (站内信) to each side's trainee: personal, so every other caller is refused.
+    for side in (w.own, w.other):
+        side["message"] = Message.objects.create(
+            recipient=side["trainee"].user, kind="claim", title="申领已受理"
+        )
     w.registered = {
         "own": TraineeFactory(household_city=hangzhou, name="赵六"),
         "other": TraineeFactory(household_city=ningbo, name="钱七"),

@@ -154,6 +154,10 @@ ENDPOINTS = {
         "claim_approved",
         lambda w, s: {"paid_on": "2024-06-03", "amount": "2200.00", "voucher_number": "PZ-2024-0601"},
     ),
+    "messages-list": ("get", "messages/", "message", None),
+    "messages-retrieve": ("get", "messages/{id}/", "message", None),
+    "messages-read": ("post", "messages/{id}/read/", "message", None),
+    "messages-read-all": ("post", "messages/read-all/", None, None),
     "reports-list": ("get", "reports/", "report", None),
     "reports-retrieve": ("get", "reports/{id}/", "report", None),
     "reports-create": (
@@ -225,6 +229,11 @@ MATRIX = {
     "claims-approve":               [(403, 403),    (200, 404),     (403, 403),     (403, 403),     (403, 403),     (401, 401)],
     "claims-reject":                [(403, 403),    (200, 404),     (403, 403),     (403, 403),     (403, 403),     (401, 401)],
     "claims-mark-paid":             [(403, 403),    (200, 404),     (403, 403),     (403, 403),     (403, 403),     (401, 401)],
+    # Messages are personal: only the recipient sees one, whatever the role.
+    "messages-list":                [(HIDDEN, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, HIDDEN), (SEES, HIDDEN), (401, 401)],
+    "messages-retrieve":            [(404, 404),    (404, 404),     (404, 404),     (404, 404),     (200, 404),     (401, 401)],
+    "messages-read":                [(404, 404),    (404, 404),     (404, 404),     (404, 404),     (200, 404),     (401, 401)],
+    "messages-read-all":            [(200, NA),     (200, NA),      (200, NA),      (200, NA),      (200, NA),      (401, NA)],
     "reports-list":                 [(SEES, SEES),  (SEES, HIDDEN), (403, 403),     (403, 403),     (403, 403),     (401, 401)],
     "reports-retrieve":             [(200, 200),    (200, 404),     (403, 403),     (403, 403),     (403, 403),     (401, 401)],
     "reports-create":               [(202, NA),     (202, NA),      (403, NA),      (403, NA),      (403, NA),      (401, NA)],

@@ -55,6 +55,7 @@ CALLERS = [
     ("*", "/api/v1/claims/", "trainee"),
     ("GET", "/api/v1/reports/", "provincial"),
     ("*", "/api/v1/reports/", "bureau"),
+    ("*", "/api/v1/messages/", "trainee"),
 ]
 
 PERSONAS = {
@@ -76,6 +77,7 @@ PATH_KINDS = {
     "level-certificates": "level_certificate",
     "claims": "claim",
     "reports": "report",
+    "messages": "message",
 }
 # Body fields that name a row, and the row of the world they name.
 BODY_KINDS = {

@@ -1,0 +1,63 @@
+"""Text messages (SMS) through a pluggable backend, chosen by the ``SMS_BACKEND`` setting.
+
+Core knows no domain: callers pass a phone number and the finished text. The default
+backend writes each message to the log (development and the demo: the one-time code is read
+from there); tests use :class:`LocmemBackend`, whose ``outbox`` they read; production names a
+backend class of its own that talks to the operator's gateway.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+logger = logging.getLogger("core.sms")
+
+
+@dataclass(frozen=True)
+class Sms:
+    phone: str
+    text: str
+
+
+class BaseBackend:
+    def send(self, message: Sms) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class LogBackend(BaseBackend):
+    """Write the message to the ``core.sms`` logger at INFO (development, the demo)."""
+
+    def send(self, message: Sms) -> None:
+        logger.info("SMS to %s: %s", message.phone, message.text)
+
+
+# Shared by every LocmemBackend instance in the process (the live server of the browser
+# tests runs in the test's process, so the test reads what the server sent).
+outbox: list[Sms] = []
+_outbox_lock = threading.Lock()
+
+
+class LocmemBackend(BaseBackend):
+    """Keep messages in ``core.sms.outbox`` (tests)."""
+
+    def send(self, message: Sms) -> None:
+        with _outbox_lock:
+            outbox.append(message)
+
+
+def get_backend() -> BaseBackend:
+    path = getattr(settings, "SMS_BACKEND", "core.sms.LogBackend")
+    return import_string(path)()
+
+
+def send_sms(*, phone: str, text: str) -> Sms:
+    """Send ``text`` to ``phone`` now. Callers inside a transaction send from
+    ``transaction.on_commit`` so that nothing is announced that was then rolled back."""
+    message = Sms(phone=str(phone), text=str(text))
+    get_backend().send(message)
+    return message

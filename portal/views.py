@@ -1,0 +1,652 @@
+"""Pages of the trainee service (学员服务) at ``/``. Thin: read a form, call one service or
+selector of the apps below, render. Pages of a logged-in trainee are never stored by a
+shared cache (``Cache-Control: private, no-store``)."""
+
+from __future__ import annotations
+
+from functools import wraps
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.cache import patch_cache_control
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from rest_framework.exceptions import Throttled
+
+from accounts.models import Role
+from accounts.selectors import messages_visible_to
+from accounts.services import message_mark_read, messages_mark_all_read
+from certificates.selectors import level_certificates_visible_to, training_certificates_visible_to
+from core.api_throttles import LoginFailureGuard, client_ip
+from core.errors import ApplicationError
+from core.identity import normalize_resident_id
+from institutions.models import TrainingPlan
+from portal import rule_help, wizard
+from portal.forms import (
+    ActivationCodeForm,
+    ApplicationForm,
+    BureauChoiceForm,
+    CertificateLookupForm,
+    CodeForm,
+    IdentityForm,
+    LoginForm,
+    PayeeForm,
+    PlanSearchForm,
+    month_start,
+)
+from portal.models import PRIVACY_NOTICE_VERSION, CodePurpose
+from portal.selectors import (
+    bureaus_for_claim,
+    certificate_lookup,
+    matching_training_certificate,
+    plan_for_notice,
+    plans_for_notice,
+    standard_amount,
+    standards_in_force,
+    subsidies_used,
+)
+from portal.services import account_activate, code_request, password_reset
+from reference.models import Level
+from subsidies.models import ACTIVE_CLAIM_STATUSES, ClaimStatus
+from subsidies.selectors import claim_events, claims_visible_to
+from subsidies.services import ClaimIneligible, claim_check, claim_submit, claim_withdraw
+from trainees.models import Trainee
+from trainees.selectors import continuing_education_by_year, enrolments_visible_to
+from trainees.services import application_submit, trainee_set_payee_account
+
+ACTIVE = [s.value for s in ACTIVE_CLAIM_STATUSES]
+LOOKUP_LIMIT = 10  # certificate look-ups per address per window
+LOOKUP_WINDOW = 10 * 60
+
+
+def _private(response):
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def trainee_page(view):
+    """A page of a logged-in trainee: others go to the login page; staff are told to use
+    the admin (403); the answer is never cached by a shared proxy."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = request.user
+        if not user.is_authenticated:
+            return _private(redirect(f"{reverse('portal:login')}?next={quote(request.get_full_path())}"))
+        trainee = Trainee.objects.filter(user=user).first() if user.role == Role.TRAINEE else None
+        if trainee is None:
+            return _private(render(request, "portal/not_a_trainee.html", status=403))
+        request.trainee = trainee
+        return _private(view(request, *args, **kwargs))
+
+    return wrapper
+
+
+# -- public pages -----------------------------------------------------------------------------
+
+
+def home(request):
+    return render(request, "portal/home.html", {"open_plans": plans_for_notice().count()})
+
+
+def plan_list(request):
+    form = PlanSearchForm(request.GET or None)
+    filters = {}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "q": data["q"],
+            "city": data["city"],
+            "occupation": data["occupation"],
+            "level": data["level"],
+            "start_month": month_start(data["start_month"]),
+            "institution": data["institution"],
+            "open_only": data["open_only"],
+        }
+    page = Paginator(plans_for_notice(**filters), 10).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "portal/plan_list.html", {"form": form, "page": page, "query": query.urlencode()})
+
+
+def _plan_or_404(pk: int) -> TrainingPlan:
+    try:
+        return plan_for_notice(pk)
+    except TrainingPlan.DoesNotExist:
+        raise Http404 from None
+
+
+def _can_apply(plan) -> bool:
+    return plan.end_date >= timezone.localdate() and plan.places_left > 0
+
+
+def plan_detail(request, pk: int):
+    plan = _plan_or_404(pk)
+    return render(request, "portal/plan_detail.html", {"plan": plan, "can_apply": _can_apply(plan)})
+
+
+def plan_apply(request, pk: int):
+    plan = _plan_or_404(pk)
+    form = ApplicationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            application = application_submit(plan=plan, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_service_errors(exc)
+        else:
+            return render(request, "portal/applied.html", {"plan": plan, "application": application})
+    return render(
+        request, "portal/plan_apply.html", {"plan": plan, "form": form, "can_apply": _can_apply(plan)}
+    )
+
+
+def standards(request):
+    rows = standards_in_force()
+    demo = any(cell is not None and cell.is_demonstration for row in rows for cell in row.cells)
+    return render(
+        request, "portal/standards.html", {"rows": rows, "levels": Level.choices, "any_demonstration": demo}
+    )
+
+
+def how_to_claim(request):
+    return render(request, "portal/how_to_claim.html", {"notice_version": PRIVACY_NOTICE_VERSION})
+
+
+def certificate_check(request):
+    form = CertificateLookupForm(request.POST or None)
+    result = None
+    searched = False
+    if request.method == "POST" and form.is_valid():
+        # Counted per address before the look-up, so guessing numbers is slow whatever the answer.
+        key = f"portal:cert-lookup:{client_ip(request)}"
+        cache.add(key, 0, LOOKUP_WINDOW)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.set(key, 1, LOOKUP_WINDOW)
+            count = 1
+        if count > LOOKUP_LIMIT:
+            form.add_error(None, _("Too many look-ups from this network; try again in 10 minutes."))
+        else:
+            searched = True
+            result = certificate_lookup(number=form.cleaned_data["number"], name=form.cleaned_data["name"])
+    return render(
+        request, "portal/certificate_check.html", {"form": form, "result": result, "searched": searched}
+    )
+
+
+# -- logging in, activation, passwords ----------------------------------------------------------
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+def login_view(request):
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        identifier = form.cleaned_data["identifier"]
+        guard = LoginFailureGuard(request, f"portal:{identifier}")
+        try:
+            guard.check()
+        except Throttled:
+            form.add_error(
+                None, _("Too many wrong passwords; try again in 15 minutes, or reset your password.")
+            )
+        else:
+            user = authenticate(request, identifier=identifier, password=form.cleaned_data["password"])
+            if user is None:
+                guard.failed()
+                form.add_error(
+                    None,
+                    _(
+                        "The resident ID / phone number or the password is not correct. If several people share "
+                        "your phone, log in with your resident ID number."
+                    ),
+                )
+            else:
+                guard.succeeded()
+                login(request, user, backend="portal.auth.TraineeBackend")
+                return redirect(_safe_next(request, reverse("portal:me")))
+    return _private(render(request, "portal/login.html", {"form": form, "next": _safe_next(request, "")}))
+
+
+@require_POST
+def logout_view(request):
+    logout(request)
+    messages.success(request, _("You have logged out."))
+    return redirect("portal:home")
+
+
+SESSION_IDENTITY = {CodePurpose.ACTIVATE: "portal_activation_id", CodePurpose.RESET: "portal_reset_id"}
+
+
+def _identity_step(request, purpose: str, template: str, next_url: str):
+    form = IdentityForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            code_request(purpose=purpose, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_error(None, str(exc.message))
+        else:
+            request.session[SESSION_IDENTITY[purpose]] = normalize_resident_id(
+                form.cleaned_data["resident_id"]
+            )
+            return redirect(next_url)
+    return _private(render(request, template, {"form": form}))
+
+
+def _code_errors(form, exc: ApplicationError) -> None:
+    if exc.code in ("wrong_code", "code_expired"):
+        form.add_error("code", str(exc.message))
+    elif exc.code == "invalid_password":
+        form.add_error("password1", str(exc.detail.get("password", exc.message)))
+    else:
+        form.add_service_errors(exc)
+
+
+def activate(request):
+    return _identity_step(
+        request, CodePurpose.ACTIVATE, "portal/activate.html", reverse("portal:activate-code")
+    )
+
+
+def activate_code(request):
+    resident_id = request.session.get(SESSION_IDENTITY[CodePurpose.ACTIVATE])
+    if not resident_id:
+        return redirect("portal:activate")
+    form = ActivationCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = account_activate(
+                resident_id=resident_id,
+                code=form.cleaned_data["code"],
+                password=form.cleaned_data["password1"],
+                consent=form.cleaned_data["consent"],
+            )
+        except ApplicationError as exc:
+            _code_errors(form, exc)
+        else:
+            request.session.pop(SESSION_IDENTITY[CodePurpose.ACTIVATE], None)
+            login(request, user, backend="portal.auth.TraineeBackend")
+            messages.success(request, _("Your account is open. Welcome!"))
+            return redirect("portal:me")
+    return _private(
+        render(request, "portal/activate_code.html", {"form": form, "notice_version": PRIVACY_NOTICE_VERSION})
+    )
+
+
+def reset(request):
+    return _identity_step(request, CodePurpose.RESET, "portal/reset.html", reverse("portal:reset-code"))
+
+
+def reset_code(request):
+    resident_id = request.session.get(SESSION_IDENTITY[CodePurpose.RESET])
+    if not resident_id:
+        return redirect("portal:reset")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = password_reset(
+                resident_id=resident_id,
+                code=form.cleaned_data["code"],
+                password=form.cleaned_data["password1"],
+            )
+        except ApplicationError as exc:
+            _code_errors(form, exc)
+        else:
+            request.session.pop(SESSION_IDENTITY[CodePurpose.RESET], None)
+            login(request, user, backend="portal.auth.TraineeBackend")
+            messages.success(request, _("Your new password is set."))
+            return redirect("portal:me")
+    return _private(render(request, "portal/reset_code.html", {"form": form}))
+
+
+@trainee_page
+def password_change(request):
+    form = PasswordChangeForm(request.user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        update_session_auth_hash(request, user)
+        messages.success(request, _("Your password was changed."))
+        return redirect("portal:me")
+    return render(request, "portal/password_change.html", {"form": form})
+
+
+# -- my record -----------------------------------------------------------------------------------
+
+
+@trainee_page
+def me(request):
+    user, trainee = request.user, request.trainee
+    level_certificates = list(level_certificates_visible_to(user).order_by("-issued_on"))
+    claims = list(claims_visible_to(user).select_related("occupation", "bureau").order_by("-submitted_at"))
+    claimed = {(c.occupation_id, c.level) for c in claims if c.status in ACTIVE}
+    for cert in level_certificates:
+        cert.claimed = (cert.occupation_id, cert.level) in claimed
+    return render(
+        request,
+        "portal/me.html",
+        {
+            "trainee": trainee,
+            "enrolments": enrolments_visible_to(user).order_by("-plan__start_date"),
+            "training_certificates": training_certificates_visible_to(user).order_by("-issued_on"),
+            "level_certificates": level_certificates,
+            "hours_by_year": continuing_education_by_year(trainee=trainee),
+            "year_use": subsidies_used(trainee),
+            "claimed": [c for c in claims if c.status in ACTIVE],
+            "claims": claims,
+        },
+    )
+
+
+@trainee_page
+def certificate_detail(request, pk: int):
+    certificate = get_object_or_404(level_certificates_visible_to(request.user), pk=pk)
+    claims = claims_visible_to(request.user).filter(level_certificate=certificate).order_by("-submitted_at")
+    return render(
+        request,
+        "portal/certificate_detail.html",
+        {
+            "certificate": certificate,
+            "training_certificate": matching_training_certificate(certificate),
+            "claims": claims,
+            "can_claim": not any(c.status in ACTIVE for c in claims),
+        },
+    )
+
+
+# -- the claim wizard ---------------------------------------------------------------------------
+
+
+def _wizard_context(step: wizard.Step, **extra) -> dict:
+    index = [s.name for s in wizard.STEPS].index(step.name)
+    return {"steps": wizard.STEPS, "step": step, "step_number": index + 1, **extra}
+
+
+@trainee_page
+def claim_step(request, step: str = "certificate"):
+    current = wizard.step_named(step)
+    if current is None:
+        raise Http404
+    state = request.session.get(wizard.STATE_KEY, {})
+    if current.name == "confirm" and request.method == "POST":
+        # A second click after the first submission cleared the state: show that claim.
+        posted = request.POST.get("level_certificate", "")
+        existing = _existing_claim(request, int(posted)) if posted.isdigit() and len(posted) <= 18 else None
+        if existing is not None:
+            return _receipt(existing)
+    missing = wizard.first_missing(state, current)
+    if missing.name != current.name:
+        return redirect("portal:claim-step", step=missing.name)
+    return STEP_VIEWS[current.name](request, current, state)
+
+
+def _save_state(request, state: dict) -> None:
+    request.session[wizard.STATE_KEY] = state
+
+
+def _goto(step_name: str):
+    return redirect("portal:claim-step", step=step_name)
+
+
+def _step_certificate(request, step, state):
+    certificates = list(
+        level_certificates_visible_to(request.user).select_related("occupation").order_by("-issued_on")
+    )
+    active = set(
+        claims_visible_to(request.user)
+        .filter(status__in=ACTIVE)
+        .values_list("level_certificate_id", flat=True)
+    )
+    for cert in certificates:
+        cert.claimed = cert.pk in active
+    chosen = request.POST.get("level_certificate") or request.GET.get("level_certificate")
+    error = ""
+    if request.method == "POST":
+        if chosen and chosen.isdigit() and any(c.pk == int(chosen) for c in certificates):
+            _save_state(request, {"level_certificate": int(chosen)})
+            return _goto(wizard.next_step(step.name).name)
+        error = _("Choose one of your level certificates.")
+    return render(
+        request,
+        "portal/claim_certificate.html",
+        _wizard_context(step, certificates=certificates, chosen=chosen, error=error),
+    )
+
+
+def _chosen_certificate(request, state):
+    return get_object_or_404(
+        level_certificates_visible_to(request.user).select_related("occupation", "evaluator", "assessment"),
+        pk=state["level_certificate"],
+    )
+
+
+def _chosen_bureau(allowed, state):
+    for option in allowed:
+        if option.bureau.pk == state.get("bureau"):
+            return option
+    return allowed[0] if allowed else None
+
+
+def _step_check(request, step, state):
+    trainee = request.trainee
+    certificate = _chosen_certificate(request, state)
+    training = matching_training_certificate(certificate)
+    allowed = bureaus_for_claim(trainee)
+    if request.method == "POST" and request.POST.get("bureau"):
+        form = BureauChoiceForm(request.POST, allowed=allowed)
+        if form.is_valid():
+            state = {**state, "bureau": int(form.cleaned_data["bureau"]), "checked": False}
+            _save_state(request, state)
+    chosen = _chosen_bureau(allowed, state)
+    results = claim_check(
+        trainee=trainee,
+        training_certificate=training,
+        level_certificate=certificate,
+        bureau=chosen.bureau if chosen else None,
+    )
+    rows = rule_help.explain(results)
+    eligible = not any(r["state"] == "failed" for r in rows)
+    if request.method == "POST" and "continue" in request.POST and eligible and chosen is not None:
+        _save_state(request, {**state, "bureau": chosen.bureau.pk, "checked": True})
+        return _goto(wizard.next_step(step.name).name)
+    return render(
+        request,
+        "portal/claim_check.html",
+        _wizard_context(
+            step,
+            certificate=certificate,
+            training_certificate=training,
+            allowed=allowed,
+            chosen=chosen,
+            bureau_form=BureauChoiceForm(
+                initial={"bureau": chosen.bureau.pk if chosen else None}, allowed=allowed
+            ),
+            rows=rows,
+            failed=[r for r in rows if r["state"] == "failed"],
+            eligible=eligible,
+            amount=standard_amount(certificate),
+        ),
+    )
+
+
+def _step_payee(request, step, state):
+    trainee = request.trainee
+    form = PayeeForm(
+        request.POST if request.method == "POST" and "use_saved" not in request.POST else None,
+        initial={"kind": trainee.payee_kind or "ssc", "bank_name": trainee.bank_name},
+    )
+    if request.method == "POST":
+        if "use_saved" in request.POST and trainee.has_payee_account:
+            _save_state(request, {**state, "payee": True})
+            return _goto(wizard.next_step(step.name).name)
+        if form.is_valid():
+            try:
+                trainee_set_payee_account(
+                    trainee=trainee,
+                    kind=form.cleaned_data["kind"],
+                    bank_name=form.cleaned_data["bank_name"],
+                    account=form.cleaned_data["account"],
+                    actor=request.user,
+                )
+            except ApplicationError as exc:
+                form.add_service_errors(exc)
+            else:
+                _save_state(request, {**state, "payee": True})
+                return _goto(wizard.next_step(step.name).name)
+    return render(request, "portal/claim_payee.html", _wizard_context(step, trainee=trainee, form=form))
+
+
+def _existing_claim(request, level_certificate_id):
+    return (
+        claims_visible_to(request.user)
+        .filter(level_certificate_id=level_certificate_id, status__in=ACTIVE)
+        .order_by("-submitted_at")
+        .first()
+    )
+
+
+def _receipt(claim):
+    return redirect(reverse("portal:claim", args=[claim.pk]) + "?receipt=1")
+
+
+def _step_confirm(request, step, state):
+    trainee = Trainee.objects.get(pk=request.trainee.pk)
+    certificate = _chosen_certificate(request, state)
+    allowed = bureaus_for_claim(trainee)
+    chosen = _chosen_bureau(allowed, state)
+    if request.method == "POST":
+        # Submitting twice (a double click, the back button, a second tab) finds the claim
+        # the first submission made: the database allows one active claim per certificate.
+        existing = _existing_claim(request, certificate.pk)
+        if existing is not None:
+            request.session.pop(wizard.STATE_KEY, None)
+            return _receipt(existing)
+        try:
+            claim = claim_submit(
+                trainee=trainee,
+                training_certificate=matching_training_certificate(certificate),
+                level_certificate=certificate,
+                bureau=chosen.bureau if chosen else None,
+                actor=request.user,
+            )
+        except ClaimIneligible:
+            existing = _existing_claim(request, certificate.pk)
+            if existing is not None:
+                request.session.pop(wizard.STATE_KEY, None)
+                return _receipt(existing)
+            messages.error(request, _("The claim no longer passes every rule; see the check below."))
+            _save_state(request, {**state, "checked": False})
+            return _goto("check")
+        request.session.pop(wizard.STATE_KEY, None)
+        return _receipt(claim)
+    return render(
+        request,
+        "portal/claim_confirm.html",
+        _wizard_context(
+            step,
+            trainee=trainee,
+            certificate=certificate,
+            training_certificate=matching_training_certificate(certificate),
+            chosen=chosen,
+            amount=standard_amount(certificate),
+        ),
+    )
+
+
+STEP_VIEWS = {
+    "certificate": _step_certificate,
+    "check": _step_check,
+    "payee": _step_payee,
+    "confirm": _step_confirm,
+}
+
+
+@trainee_page
+def claim_start(request):
+    """A fresh wizard (from My record or a certificate's page)."""
+    request.session.pop(wizard.STATE_KEY, None)
+    target = reverse("portal:claim-step", args=["certificate"])
+    chosen = request.GET.get("level_certificate", "")
+    return redirect(f"{target}?level_certificate={quote(chosen)}" if chosen.isdigit() else target)
+
+
+# -- claims and messages -------------------------------------------------------------------------
+
+
+@trainee_page
+def claim_list(request):
+    claims = claims_visible_to(request.user).select_related("occupation", "bureau").order_by("-submitted_at")
+    return render(request, "portal/claim_list.html", {"claims": claims})
+
+
+def _claim_or_404(request, pk):
+    return get_object_or_404(
+        claims_visible_to(request.user).select_related(
+            "occupation", "bureau", "training_certificate", "level_certificate"
+        ),
+        pk=pk,
+    )
+
+
+@trainee_page
+def claim_detail(request, pk: int):
+    claim = _claim_or_404(request, pk)
+    return render(
+        request,
+        "portal/claim_detail.html",
+        {
+            "claim": claim,
+            "events": claim_events(claim),
+            "receipt": request.GET.get("receipt") == "1",
+            "can_withdraw": claim.status == ClaimStatus.SUBMITTED,
+        },
+    )
+
+
+@trainee_page
+def claim_withdraw_view(request, pk: int):
+    claim = _claim_or_404(request, pk)
+    if request.method == "POST":
+        try:
+            claim_withdraw(claim=claim, actor=request.user)
+        except ApplicationError as exc:
+            messages.error(request, str(exc.message))
+        else:
+            messages.success(request, _("Claim No. %(number)s was withdrawn.") % {"number": claim.pk})
+        return redirect("portal:claim", pk=claim.pk)
+    return render(request, "portal/claim_withdraw.html", {"claim": claim})
+
+
+@trainee_page
+def inbox(request):
+    page = Paginator(messages_visible_to(request.user), 20).get_page(request.GET.get("page"))
+    return render(request, "portal/inbox.html", {"page": page})
+
+
+@trainee_page
+def message_detail(request, pk: int):
+    message = get_object_or_404(messages_visible_to(request.user), pk=pk)
+    message = message_mark_read(message=message, user=request.user)
+    return render(request, "portal/message_detail.html", {"message": message})
+
+
+@trainee_page
+@require_POST
+def messages_read_all(request):
+    count = messages_mark_all_read(user=request.user)
+    messages.success(request, _("%(count)s messages marked as read.") % {"count": count})
+    return redirect("portal:inbox")
