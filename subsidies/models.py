@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from audit.chain import HashChainedModel
 from certificates.models import LevelCertificate, TrainingCertificate
 from core.identity import mask_account_number, validate_resident_id
 from reference.models import Bureau, City, Level, Occupation
@@ -289,16 +290,12 @@ class SubsidyClaim(models.Model):
         return self.status in ACTIVE_CLAIM_STATUSES
 
 
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("claim events are append-only")
+class ClaimEvent(HashChainedModel):
+    """One transition of a claim: who, when, from, to, why. Append-only and hash-chained
+    (``audit.chain``): a row changed or removed in the database shows in ``verify_audit``."""
 
-    def delete(self):
-        raise TypeError("claim events are append-only")
-
-
-class ClaimEvent(models.Model):
-    """One transition of a claim: who, when, from, to, why. Append-only."""
+    # Frozen: the content each row's hash covers (see audit.chain before changing it).
+    chain_fields = ("claim_id", "actor_id", "at", "from_status", "to_status", "reason")
 
     claim = models.ForeignKey(
         SubsidyClaim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="events"
@@ -316,23 +313,13 @@ class ClaimEvent(models.Model):
     to_status = models.CharField(_("to"), max_length=10, choices=ClaimStatus.choices)
     reason = models.TextField(_("reason"), blank=True)
 
-    objects = AppendOnlyQuerySet.as_manager()
-
-    class Meta:
+    class Meta(HashChainedModel.Meta):
         verbose_name = _("claim event")
         verbose_name_plural = _("claim events")
         ordering = ["claim", "at", "id"]
 
     def __str__(self) -> str:
         return f"#{self.claim_id} {self.from_status or '-'} -> {self.to_status}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise TypeError("claim events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise TypeError("claim events are append-only")
 
 
 class ExternalSubsidyRecord(models.Model):

@@ -24,6 +24,7 @@ SOURCE_DIRS = [
     "reports",
     "dashboard",
     "templates",
+    "audit",
 ]
 
 

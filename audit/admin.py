@@ -1,0 +1,142 @@
+"""The access log in the admin: provincial staff search and export it; nobody edits it.
+
+A bureau reviewer, institution or evaluation clerk has no permission on it at all (not even
+view), and nobody, superuser included, may add, change or delete a row here.
+"""
+
+from __future__ import annotations
+
+import io
+
+from django.contrib import admin
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from audit.models import AccessKind, AccessLog, AccessLogArchive
+from audit.services import access_log_export
+from core.admin import ReadOnlyAdminMixin
+from core.excel import safe_text
+from core.pii_fields import blind_lookup
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _is_provincial(user) -> bool:
+    return user.is_active and getattr(user, "is_provincial", False)
+
+
+class ProvincialOnlyAdminMixin(ReadOnlyAdminMixin):
+    def has_module_permission(self, request):
+        return _is_provincial(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return _is_provincial(request.user) and super().has_view_permission(request, obj)
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ProvincialOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "at",
+        "kind",
+        "username",
+        "address",
+        "channel",
+        "object_type",
+        "object_id",
+        "what",
+        "row_count",
+    )
+    list_filter = ("kind", "channel", "object_type")
+    date_hierarchy = "at"
+    search_fields = ("=username", "=object_id", "what")
+    search_help_text = _("A username, an object id, words of the description, or an exact IP address.")
+    list_select_related = ("actor",)
+    actions = ("export_xlsx",)
+    fields = (
+        "at",
+        "kind",
+        "actor",
+        "username",
+        "address",
+        "channel",
+        "object_type",
+        "object_id",
+        "what",
+        "row_count",
+        "chain_seq",
+        "chain_hash",
+    )
+    readonly_fields = fields
+    show_full_result_count = False  # counting a large log on every page is wasted work
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and (term.count(".") == 3 or ":" in term):
+            # The address is encrypted: find it through its blind index.
+            results = results | queryset.filter(**blind_lookup(AccessLog, "address", term))
+        return results, may_have_duplicates
+
+    @admin.action(description=_("Export the selected entries (.xlsx)"))
+    def export_xlsx(self, request, queryset):
+        from openpyxl import Workbook
+
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(gettext("Access log"))
+        sheet.append(
+            [
+                gettext("Position"),
+                gettext("Time"),
+                gettext("Kind"),
+                gettext("Username"),
+                gettext("Address"),
+                gettext("Channel"),
+                gettext("Object type"),
+                gettext("Object id"),
+                gettext("What"),
+                gettext("Rows"),
+            ]
+        )
+        kinds = dict(AccessKind.choices)
+        count = 0
+        for entry in queryset.order_by("chain_seq").iterator(chunk_size=2000):
+            sheet.append(
+                [
+                    entry.chain_seq,
+                    timezone.localtime(entry.at).strftime("%Y-%m-%d %H:%M:%S"),
+                    str(kinds.get(entry.kind, entry.kind)),
+                    safe_text(entry.username),
+                    safe_text(entry.address),
+                    entry.channel,
+                    entry.object_type,
+                    safe_text(entry.object_id),
+                    safe_text(entry.what),
+                    entry.row_count,
+                ]
+            )
+            count += 1
+        out = io.BytesIO()
+        workbook.save(out)
+        access_log_export(what=gettext("access log export"), obj=AccessLog._meta.label_lower, row_count=count)
+        response = HttpResponse(out.getvalue(), content_type=XLSX)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="access-log-{stamp}.xlsx"'
+        return response
+
+
+@admin.register(AccessLogArchive)
+class AccessLogArchiveAdmin(ProvincialOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "file", "first_seq", "last_seq", "row_count", "oldest_at", "newest_at")
+    readonly_fields = (
+        "created_at",
+        "file",
+        "first_seq",
+        "last_seq",
+        "last_hash",
+        "row_count",
+        "oldest_at",
+        "newest_at",
+        "file_sm3",
+    )
