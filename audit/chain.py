@@ -108,7 +108,9 @@ class HashChainedModel(models.Model):
         if not self._state.adding:
             raise TypeError(f"{self._meta.label} rows are append-only")
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        with transaction.atomic(using=using):
+        # No savepoint: a failure here must abort the caller's whole transaction anyway, and
+        # the two extra queries per event would be paid by every claim decision.
+        with transaction.atomic(using=using, savepoint=False):
             head = locked_head(self.chain_name(), using=using)
             self.chain_seq = head.seq + 1
             self.chain_hash = row_hash(
@@ -163,6 +165,8 @@ def backfill_chain(model, *, chain: str, field_names, head_model, batch_size: in
     Rows must have ``chain_seq`` NULL; returns how many were chained.
     """
     head, _created = head_model.objects.get_or_create(chain=chain)
+    if not model._base_manager.filter(chain_seq__isnull=True).exists():
+        return 0
     seq, prev = head.seq, head.head_hash
     done = 0
     # Raw update: the append-only guards (queryset, trigger) would refuse a model save.

@@ -18,6 +18,10 @@ def chain_existing_rows(
 
     def forward(apps, schema_editor):
         model = apps.get_model(app_label, model_name)
+        head_model = apps.get_model("audit", "ChainHead")
+        chain = f"{app_label}.{model_name.lower()}"
+        # The head exists from the start, so appending never has to create it.
+        head_model.objects.get_or_create(chain=chain)
         if not model._base_manager.filter(chain_seq__isnull=True).exists():
             return
         table = model._meta.db_table
@@ -28,9 +32,9 @@ def chain_existing_rows(
             schema_editor.execute(sqlite_trigger_sql[0])
         backfill_chain(
             model,
-            chain=f"{app_label}.{model_name.lower()}",
+            chain=chain,
             field_names=field_names,
-            head_model=apps.get_model("audit", "ChainHead"),
+            head_model=head_model,
         )
         if vendor == "postgresql" and pg_trigger:
             schema_editor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {pg_trigger}")

@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import m2m_changed, post_save, pre_save
 from django.dispatch import receiver
+from django.utils.translation import gettext
 
 from audit.models import AccessKind
 from audit.services import access_log_record
@@ -80,7 +81,7 @@ def _record_rights(sender, instance, created, raw=False, **kwargs):
     before = getattr(instance, "_audit_rights_before", None)
     if created or before is None:
         changes = [f"{name}={after[name]}" for name in RIGHTS_FIELDS if after[name] not in (None, "", False)]
-        what = "created: " + ", ".join(changes)
+        what = gettext("created: %(rights)s") % {"rights": ", ".join(changes)}
     else:
         changes = [
             f"{name}: {before[name]} -> {after[name]}"

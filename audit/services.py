@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import MessageKind, Role
 from accounts.services import message_send
@@ -41,6 +42,8 @@ from core.errors import ApplicationError
 logger = logging.getLogger(__name__)
 
 ARCHIVE_DIR = "audit/access-log"
+# What a trainee's full record shows, for ``access_log_unmasked_view(fields=...)``.
+TRAINEE_UNMASKED_FIELDS = gettext_lazy("resident ID number, phone, bank account")
 
 
 def _object_ref(obj) -> tuple[str, str]:

@@ -99,6 +99,10 @@ def _run(statements_by_vendor):
 PROVINCIAL_VIEW = ["view_accesslog", "view_accesslogarchive"]
 
 
+def create_access_log_head(apps, schema_editor):
+    apps.get_model("audit", "ChainHead").objects.get_or_create(chain="audit.accesslog")
+
+
 def grant_provincial_view(apps, schema_editor):
     app_config = apps.get_app_config("audit")
     app_config.models_module = True
@@ -128,4 +132,5 @@ class Migration(migrations.Migration):
             _run({"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD}),
         ),
         migrations.RunPython(grant_provincial_view, revoke_provincial_view),
+        migrations.RunPython(create_access_log_head, migrations.RunPython.noop),
     ]
