@@ -37,6 +37,8 @@ def chain_existing_rows(
             head_model=head_model,
         )
         if vendor == "postgresql" and pg_trigger:
+            # No deferred foreign-key checks may be pending when a table is altered.
+            schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             schema_editor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {pg_trigger}")
         if vendor == "sqlite" and sqlite_trigger_sql:
             schema_editor.execute(sqlite_trigger_sql[1])

@@ -95,6 +95,14 @@ def _record_rights(sender, instance, created, raw=False, **kwargs):
     access_log_record(kind=AccessKind.PERMISSION_CHANGE, actor=_actor(), obj=instance, what=what)
 
 
+@receiver(post_save, sender=Group, dispatch_uid="audit.group_raw")
+@receiver(post_save, sender=User, dispatch_uid="audit.user_raw")
+def _mark_raw(sender, instance, raw=False, **kwargs):
+    # Fixture loading (loaddata, a test database's serialized rollback) saves raw and then sets
+    # the many-to-many rows on the same instance: that restores rights, it does not change them.
+    instance._audit_raw = raw
+
+
 def _names(model, pk_set) -> str:
     if not pk_set:
         return ""
@@ -108,7 +116,7 @@ def _names(model, pk_set) -> str:
 
 def _m2m(relation: str):
     def handler(sender, instance, action, reverse, model, pk_set, **kwargs):
-        if action not in ("post_add", "post_remove", "pre_clear"):
+        if action not in ("post_add", "post_remove", "pre_clear") or getattr(instance, "_audit_raw", False):
             return
         if action == "pre_clear":
             # The rows are gone after the clear; name them before.
@@ -150,7 +158,11 @@ m2m_changed.connect(
 
 @receiver(m2m_changed, sender=Group.permissions.through, dispatch_uid="audit.group_perms")
 def _group_permissions(sender, instance, action, reverse, model, pk_set, **kwargs):
-    if action not in ("post_add", "post_remove", "pre_clear") or reverse:
+    if (
+        action not in ("post_add", "post_remove", "pre_clear")
+        or reverse
+        or getattr(instance, "_audit_raw", False)
+    ):
         return
     if action == "pre_clear":
         pk_set = set(instance.permissions.values_list("pk", flat=True))

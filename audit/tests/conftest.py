@@ -26,6 +26,8 @@ def as_database_user(table: str, sql: str, params=()) -> int:
     """
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Check the deferred foreign keys now: PostgreSQL alters no table with pending checks.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         else:
             for trigger in SQLITE_TRIGGERS[table]:
@@ -33,7 +35,9 @@ def as_database_user(table: str, sql: str, params=()) -> int:
         cursor.execute(sql, params)
         count = cursor.rowcount
         if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     return count
 
 
