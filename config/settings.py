@@ -306,6 +306,8 @@ if AUDIT_RETENTION_DAYS < 180:
 # How many reverse proxies in front of the application append to X-Forwarded-For; 0 trusts
 # only the socket's address (REMOTE_ADDR).
 AUDIT_TRUSTED_PROXIES = _int("AUDIT_TRUSTED_PROXIES", default=0)
+# make backup (audit/backup.py): where backups go; in production a disk or mount apart from the server.
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups")))
 CELERY_BEAT_SCHEDULE["audit-verify-chains"] = {
     "task": "audit.tasks.verify_audit_chains",
     "schedule": crontab(minute=30, hour=3),
