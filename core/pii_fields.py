@@ -200,3 +200,30 @@ def blind_lookup(model, source: str, value: str, *, prefix: str = "") -> dict:
 
 def encrypted_fields(model) -> list[EncryptedCharField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, EncryptedCharField)]
+
+
+def blind_lookup_in(model, source: str, values, *, prefix: str = "") -> dict:
+    """Filter keyword arguments for ``source`` in ``values`` (an import matching many people)."""
+    field = blind_index_field(model, source)
+    digests = {digest for digest in (field.compute(v) for v in values) if digest is not None}
+    return {f"{prefix}{field.name}__in": sorted(digests)}
+
+
+class BlindIndexSearchMixin:
+    """Admin search for exact values of encrypted fields, through their blind indexes.
+
+    ``blind_search_fields`` lists ``(relation prefix, model, source field)``; the search term
+    is matched exactly (after the field's normaliser), in addition to ``search_fields``::
+
+        blind_search_fields = [("trainee__", Trainee, "resident_id")]
+    """
+
+    blind_search_fields: tuple = ()
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            for prefix, model, source in self.blind_search_fields:
+                results = results | queryset.filter(**blind_lookup(model, source, term, prefix=prefix))
+        return results, may_have_duplicates

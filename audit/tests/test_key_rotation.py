@@ -134,3 +134,15 @@ def test_a_ciphertext_altered_in_the_database_does_not_decrypt(db):
         "audit_accesslog", "UPDATE audit_accesslog SET address = %s WHERE id = %s", [forged, entry.pk]
     )
     assert isinstance(AccessLog.objects.get(pk=entry.pk).address, UndecryptableValue)
+
+
+def test_many_values_are_matched_through_the_blind_index(db):
+    from core.pii_fields import blind_lookup_in
+
+    a = access_log_record(kind=AccessKind.LOGIN_FAILED, username="a", address="10.6.0.1")
+    access_log_record(kind=AccessKind.LOGIN_FAILED, username="b", address="10.6.0.2")
+    c = access_log_record(kind=AccessKind.LOGIN_FAILED, username="c", address="10.6.0.3")
+    found = AccessLog.objects.filter(
+        **blind_lookup_in(AccessLog, "address", ["10.6.0.1", " 10.6.0.3", "", "9.9.9.9"])
+    )
+    assert sorted(found.values_list("pk", flat=True)) == [a.pk, c.pk]
