@@ -60,6 +60,117 @@ def pii_key_usage(labels: list[str] | None = None) -> dict[str, Counter]:
     return usage
 
 
+def encrypt_column(
+    *, table: str, column: str, context: str, pk_column: str = "id", batch_size: int = 500, ring=None
+) -> int:
+    """Encrypt a column's plain values under the active key, in batches (for data migrations:
+    names only, no model, so it runs against any migration state). Returns values written."""
+    from django.db import connection as conn
+
+    ring = ring or crypto.keyring()
+    qn = conn.ops.quote_name
+    t, c, pk = qn(table), qn(column), qn(pk_column)
+    written, last_pk = 0, None
+    while True:
+        with transaction.atomic(), conn.cursor() as cursor:
+            where = f"{c} IS NOT NULL AND {c} <> '' AND substr({c}, 1, 3) <> %s"
+            params: list = [crypto.FORMAT_VERSION + "$"]
+            if last_pk is not None:
+                where += f" AND {pk} > %s"
+                params.append(last_pk)
+            cursor.execute(
+                f"SELECT {pk}, {c} FROM {t} WHERE {where} ORDER BY {pk} LIMIT %s", [*params, batch_size]
+            )  # noqa: S608
+            rows = cursor.fetchall()
+            for row_pk, plain in rows:
+                cursor.execute(
+                    f"UPDATE {t} SET {c} = %s WHERE {pk} = %s AND {c} = %s",  # noqa: S608
+                    [crypto.encrypt(plain, context=context, ring=ring), row_pk, plain],
+                )
+                written += cursor.rowcount
+        if not rows:
+            return written
+        last_pk = rows[-1][0]
+
+
+def index_column(
+    *,
+    table: str,
+    column: str,
+    index_column: str,
+    context: str,
+    domain: str,
+    normalizer=None,
+    pk_column: str = "id",
+    batch_size: int = 500,
+    only_missing: bool = True,
+    ring=None,
+) -> int:
+    """(Re)compute a blind index from its column (plain or encrypted values), in batches.
+
+    ``only_missing=False`` recomputes every index: after a new index key (docs/pii.md).
+    """
+    from django.db import connection as conn
+
+    ring = ring or crypto.keyring()
+    qn = conn.ops.quote_name
+    t, c, ix, pk = qn(table), qn(column), qn(index_column), qn(pk_column)
+    written, last_pk = 0, None
+    while True:
+        with transaction.atomic(), conn.cursor() as cursor:
+            where = f"{c} IS NOT NULL AND {c} <> ''"
+            params: list = []
+            if only_missing:
+                where += f" AND {ix} IS NULL"
+            if last_pk is not None:
+                where += f" AND {pk} > %s"
+                params.append(last_pk)
+            cursor.execute(
+                f"SELECT {pk}, {c} FROM {t} WHERE {where} ORDER BY {pk} LIMIT %s", [*params, batch_size]
+            )  # noqa: S608
+            rows = cursor.fetchall()
+            for row_pk, stored in rows:
+                plain = (
+                    crypto.decrypt(stored, context=context, ring=ring)
+                    if crypto.is_encrypted(stored)
+                    else stored
+                )
+                digest = crypto.blind_index(plain, domain=domain, normalizer=normalizer, ring=ring)
+                cursor.execute(f"UPDATE {t} SET {ix} = %s WHERE {pk} = %s", [digest, row_pk])  # noqa: S608
+                written += cursor.rowcount
+        if not rows:
+            return written
+        last_pk = rows[-1][0]
+
+
+def pii_reindex(*, labels: list[str] | None = None, batch_size: int = 500) -> dict[str, int]:
+    """Recompute every blind index of the installed models (after the index key changed)."""
+    from core.pii_fields import BlindIndexField
+
+    done = {}
+    for model in apps.get_models():
+        if not model._meta.managed or model._meta.proxy:
+            continue
+        if labels and model._meta.label_lower not in labels:
+            continue
+        for f in model._meta.concrete_fields:
+            if not isinstance(f, BlindIndexField):
+                continue
+            source = model._meta.get_field(f.source)
+            done[f"{model._meta.label_lower}.{f.name}"] = index_column(
+                table=model._meta.db_table,
+                column=source.column,
+                index_column=f.column,
+                context=source.context,
+                domain=f.domain,
+                normalizer=f.normalizer,
+                pk_column=model._meta.pk.column,
+                batch_size=batch_size,
+                only_missing=False,
+            )
+    return done
+
+
 def pii_rotate(
     *,
     batch_size: int = 500,

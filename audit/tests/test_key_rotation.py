@@ -14,7 +14,7 @@ from audit.models import AccessKind, AccessLog
 from audit.services import access_log_record, audit_verify
 from audit.tests.conftest import as_database_user
 from core import crypto
-from core.pii_fields import UndecryptableValue
+from core.pii_fields import UndecryptableValue, blind_lookup
 from core.pii_rotation import pii_key_usage, pii_rotate
 
 pytestmark = pytest.mark.django_db
@@ -146,3 +146,47 @@ def test_many_values_are_matched_through_the_blind_index(db):
         **blind_lookup_in(AccessLog, "address", ["10.6.0.1", " 10.6.0.3", "", "9.9.9.9"])
     )
     assert sorted(found.values_list("pk", flat=True)) == [a.pk, c.pk]
+
+
+def test_a_plain_column_is_encrypted_and_indexed_in_place_as_a_data_migration_would(db):
+    """The conversion recipe of docs/pii.md on the demonstration table: plain values written
+    before encryption are encrypted and indexed in batches by table and column names."""
+    from core.pii_rotation import encrypt_column, index_column
+
+    entry = access_log_record(kind=AccessKind.LOGIN_FAILED, username="a", address="")
+    as_database_user(
+        "audit_accesslog",
+        "UPDATE audit_accesslog SET address = '10.10.0.1', address_index = NULL WHERE id = %s",
+        [entry.pk],
+    )
+    assert (
+        encrypt_column(
+            table="audit_accesslog", column="address", context="audit.accesslog.address", batch_size=1
+        )
+        == 1
+    )
+    assert (
+        index_column(
+            table="audit_accesslog",
+            column="address",
+            index_column="address_index",
+            context="audit.accesslog.address",
+            domain="ip_address",
+            normalizer=lambda v: v.strip().lower(),
+        )
+        == 1
+    )
+    assert stored_addresses()[0].startswith("v1$")
+    assert AccessLog.objects.get(**blind_lookup(AccessLog, "address", "10.10.0.1")).pk == entry.pk
+
+
+def test_reindex_recomputes_every_blind_index_under_a_new_index_key(key_file, settings, capsys):
+    entry = access_log_record(kind=AccessKind.LOGIN_FAILED, username="a", address="10.11.0.1")
+    data = json.loads(key_file.read_text())
+    data["index_key"] = base64.b64encode(b"z" * 32).decode()
+    key_file.write_text(json.dumps(data))
+    settings.PII_KEY_FILE = str(key_file)
+
+    assert not AccessLog.objects.filter(**blind_lookup(AccessLog, "address", "10.11.0.1")).exists()
+    call_command("rotate_pii_key", "--reindex")
+    assert AccessLog.objects.get(**blind_lookup(AccessLog, "address", "10.11.0.1")).pk == entry.pk

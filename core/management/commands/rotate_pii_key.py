@@ -4,7 +4,7 @@ active key, in batches, while the system runs (docs/pii.md, "Rotating a key").""
 from django.core.management.base import BaseCommand
 
 from core import crypto
-from core.pii_rotation import pii_key_usage, pii_rotate
+from core.pii_rotation import pii_key_usage, pii_reindex, pii_rotate
 
 
 class Command(BaseCommand):
@@ -16,9 +16,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check", action="store_true", help="Only report how many values each key encrypts."
         )
+        parser.add_argument(
+            "--reindex", action="store_true", help="Recompute every blind index (after a new index key)."
+        )
 
-    def handle(self, *args, batch_size: int, models, check: bool, **options):
+    def handle(self, *args, batch_size: int, models, check: bool, reindex: bool = False, **options):
         labels = [m.lower() for m in models] if models else None
+        if reindex:
+            for name, count in sorted(pii_reindex(labels=labels, batch_size=batch_size).items()):
+                self.stdout.write(f"{name}: {count} blind index(es) recomputed")
         active = crypto.keyring().active_key_id
         if not check:
             report = pii_rotate(
