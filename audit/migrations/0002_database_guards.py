@@ -1,8 +1,8 @@
 """What the database itself holds for the audit tables, whoever connects to it.
 
-- The access log is append-only: no UPDATE except of the encrypted ``address`` column (key
-  rotation re-encrypts it; the hash chain covers its plaintext, so a changed address still
-  shows), and no DELETE except of rows already archived (position up to the access-log
+- The access log is append-only: no UPDATE except of the encrypted ``address`` column and its
+  blind index (key rotation re-encrypts the one and re-indexes the other; the hash chain
+  covers the address's plaintext, so a changed address still shows), and no DELETE except of rows already archived (position up to the access-log
   chain head's ``archived_seq``, which ``access_log_archive`` moves forward only after the
   archive file is written and recorded).
 - Archive records are append-only.
@@ -19,7 +19,7 @@ PG_FORWARD = [
     CREATE OR REPLACE FUNCTION audit_accesslog_guard() RETURNS trigger AS $$
     BEGIN
         IF TG_OP = 'UPDATE' THEN
-            IF (to_jsonb(NEW) - 'address') = (to_jsonb(OLD) - 'address') THEN
+            IF (to_jsonb(NEW) - 'address' - 'address_index') = (to_jsonb(OLD) - 'address' - 'address_index') THEN
                 RETURN NEW;
             END IF;
             RAISE EXCEPTION 'audit_accesslog is append-only';
@@ -56,9 +56,9 @@ PG_BACKWARD = [
     "DROP FUNCTION IF EXISTS audit_accesslogarchive_append_only()",
 ]
 
-# Every column but ``address``: SQLite fires an UPDATE OF trigger only when one of them is set.
+# Every column but ``address`` and ``address_index``: SQLite fires an UPDATE OF trigger only when one of them is set.
 _LOCKED_COLUMNS = (
-    "id, chain_seq, chain_hash, at, kind, actor_id, username, address_index, channel, "
+    "id, chain_seq, chain_hash, at, kind, actor_id, username, channel, "
     "object_type, object_id, what, row_count"
 )
 SQLITE_FORWARD = [
