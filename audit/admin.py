@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import io
 
+from django.apps import apps
 from django.contrib import admin
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -23,8 +25,36 @@ from core.pii_fields import BlindIndexSearchMixin
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def object_label(entry: AccessLog) -> str:
+    """``用户 #12`` rather than ``accounts.user 12``; the label itself if the model is gone."""
+    if not entry.object_type:
+        return "-"
+    try:
+        name = str(apps.get_model(entry.object_type)._meta.verbose_name)
+    except (LookupError, ValueError):
+        name = entry.object_type
+    return f"{name} #{entry.object_id}" if entry.object_id else name
+
+
 def _is_provincial(user) -> bool:
     return user.is_active and getattr(user, "is_provincial", False)
+
+
+class ObjectTypeFilter(admin.SimpleListFilter):
+    title = _("object type")
+    parameter_name = "object_type"
+
+    def lookups(self, request, model_admin):
+        labels = (
+            AccessLog.objects.exclude(object_type="")
+            .order_by()
+            .values_list("object_type", flat=True)
+            .distinct()
+        )
+        return sorted((label, object_label(AccessLog(object_type=label))) for label in labels)
+
+    def queryset(self, request, queryset):
+        return queryset.filter(object_type=self.value()) if self.value() else queryset
 
 
 class ProvincialOnlyAdminMixin(ReadOnlyAdminMixin):
@@ -38,17 +68,16 @@ class ProvincialOnlyAdminMixin(ReadOnlyAdminMixin):
 @admin.register(AccessLog)
 class AccessLogAdmin(ProvincialOnlyAdminMixin, BlindIndexSearchMixin, admin.ModelAdmin):
     list_display = (
-        "at",
+        "at_display",
         "kind",
         "username",
         "address",
         "channel",
-        "object_type",
-        "object_id",
-        "what",
+        "object_display",
+        "what_short",
         "row_count",
     )
-    list_filter = ("kind", "channel", "object_type")
+    list_filter = ("kind", "channel", ObjectTypeFilter)
     date_hierarchy = "at"
     search_fields = ("=username", "=object_id", "what")
     # The address is encrypted: an exact address is found through its blind index.
@@ -72,6 +101,18 @@ class AccessLogAdmin(ProvincialOnlyAdminMixin, BlindIndexSearchMixin, admin.Mode
     )
     readonly_fields = fields
     show_full_result_count = False  # counting a large log on every page is wasted work
+
+    @admin.display(description=_("at"), ordering="at")
+    def at_display(self, obj):
+        return timezone.localtime(obj.at).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description=_("object"))
+    def object_display(self, obj):
+        return object_label(obj)
+
+    @admin.display(description=_("what"))
+    def what_short(self, obj):
+        return Truncator(obj.what).chars(60) if obj.what else "-"
 
     @admin.action(description=_("Export the selected entries (.xlsx)"))
     def export_xlsx(self, request, queryset):
@@ -104,7 +145,7 @@ class AccessLogAdmin(ProvincialOnlyAdminMixin, BlindIndexSearchMixin, admin.Mode
                     safe_text(entry.username),
                     safe_text(entry.address),
                     entry.channel,
-                    entry.object_type,
+                    safe_text(object_label(entry)),
                     safe_text(entry.object_id),
                     safe_text(entry.what),
                     entry.row_count,

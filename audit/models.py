@@ -112,7 +112,9 @@ class AccessLog(HashChainedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.username or '-'} {self.get_kind_display()}"
+        return (
+            f"{timezone.localtime(self.at):%Y-%m-%d %H:%M} {self.username or '-'} {self.get_kind_display()}"
+        )
 
 
 class AccessLogArchive(models.Model):

@@ -60,6 +60,10 @@ def _actor():
     return user if user is not None and user.is_authenticated else None
 
 
+def _label(name: str) -> str:
+    return str(User._meta.get_field(name.removesuffix("_id")).verbose_name)
+
+
 def _rights(user) -> dict:
     return {name: getattr(user, name, None) for name in RIGHTS_FIELDS}
 
@@ -80,11 +84,13 @@ def _record_rights(sender, instance, created, raw=False, **kwargs):
     after = _rights(instance)
     before = getattr(instance, "_audit_rights_before", None)
     if created or before is None:
-        changes = [f"{name}={after[name]}" for name in RIGHTS_FIELDS if after[name] not in (None, "", False)]
+        changes = [
+            f"{_label(name)}={after[name]}" for name in RIGHTS_FIELDS if after[name] not in (None, "", False)
+        ]
         what = gettext("created: %(rights)s") % {"rights": ", ".join(changes)}
     else:
         changes = [
-            f"{name}: {before[name]} -> {after[name]}"
+            f"{_label(name)}: {before[name]} -> {after[name]}"
             for name in RIGHTS_FIELDS
             if before[name] != after[name]
         ]
@@ -132,7 +138,7 @@ def _m2m(relation: str):
                     kind=AccessKind.PERMISSION_CHANGE,
                     actor=_actor(),
                     obj=user,
-                    what=f"{relation} {sign}{_names(type(instance), {instance.pk})}",
+                    what=f"{_label(relation)} {sign}{_names(type(instance), {instance.pk})}",
                 )
             return
         if not pk_set:
@@ -141,7 +147,7 @@ def _m2m(relation: str):
             kind=AccessKind.PERMISSION_CHANGE,
             actor=_actor(),
             obj=instance,
-            what=f"{relation} {sign}{_names(model, pk_set)}",
+            what=f"{_label(relation)} {sign}{_names(model, pk_set)}",
         )
 
     return handler
@@ -173,5 +179,5 @@ def _group_permissions(sender, instance, action, reverse, model, pk_set, **kwarg
         kind=AccessKind.PERMISSION_CHANGE,
         actor=_actor(),
         obj=instance,
-        what=f"permissions {sign}{_names(Permission, pk_set)}",
+        what=f"{Group._meta.get_field('permissions').verbose_name} {sign}{_names(Permission, pk_set)}",
     )
