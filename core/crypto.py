@@ -135,6 +135,11 @@ def new_keyring_mapping(key_id: str = "k1") -> dict:
 
 def _read_key_file(path: Path, *, development: bool) -> Keyring:
     try:
+        if path.stat().st_mode & 0o077:
+            logger.warning("PII_KEY_FILE %s can be read by other users: chmod 600 it.", path)
+    except OSError:
+        pass  # a missing file is reported below
+    try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ImproperlyConfigured(f"PII_KEY_FILE {path} does not exist.") from None

@@ -86,12 +86,23 @@ def test_blind_index_is_keyed_normalised_and_separated_by_domain():
     assert a != crypto.sm3_hex(b"resident_id\x0033010219900101123X")
 
 
-def test_keyring_from_a_key_file(tmp_path, settings):
+def test_keyring_from_a_key_file(tmp_path, settings, caplog):
     path = tmp_path / "keys.json"
     path.write_text(json.dumps(crypto.new_keyring_mapping("2026a")))
+    path.chmod(0o600)
     settings.PII_KEYS, settings.PII_KEY_FILE = "", str(path)
     keys = crypto.keyring()
     assert keys.active_key_id == "2026a" and not keys.development
+    assert "chmod 600" not in caplog.text
+
+
+def test_a_key_file_others_can_read_is_warned_about(tmp_path, settings, caplog):
+    path = tmp_path / "keys.json"
+    path.write_text(json.dumps(crypto.new_keyring_mapping("2026a")))
+    path.chmod(0o644)
+    settings.PII_KEYS, settings.PII_KEY_FILE = "", str(path)
+    crypto.keyring()
+    assert "chmod 600" in caplog.text
 
 
 def test_keyring_from_the_environment(settings):

@@ -94,7 +94,9 @@ class TraineeAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
         if obj is not None and obj.pk is not None:
             # The record page shows the full ID number, phone and bank account.
             access_log_unmasked_view(obj=obj, fields=TRAINEE_UNMASKED_FIELDS)
-        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+        return super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
 
     @admin.display(description=_("continuing-education hours (继续教育学时)"))
     def continuing_education(self, obj):
