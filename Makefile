@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint migrate demo messages bench
+.PHONY: run test setup lint migrate demo messages bench backup restore
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,3 +35,12 @@ lint: setup
 messages: setup
 	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv
 	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
+
+## make backup: PostgreSQL dump + stored files + manifest into BACKUP_DIR (default backups/)
+backup: setup
+	$(BIN)/python manage.py backup
+
+## make restore BACKUP=backups/dte-... [TARGET_DATABASE_URL=postgres://.../fresh]: into a fresh database, then verified
+restore: setup
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/dte-YYYYmmdd-HHMMSS [TARGET_DATABASE_URL=...]"; exit 2; }
+	$(BIN)/python manage.py restore "$(BACKUP)" --create $(if $(TARGET_DATABASE_URL),--database-url "$(TARGET_DATABASE_URL)")

@@ -14,6 +14,11 @@ def pytest_configure(config):
     # the strength of the hash; MD5 here keeps logins real and the suite fast.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+    # Transactional tests on SQLite flush with DELETE, which the append-only triggers refuse.
+    from audit.testing import allow_sqlite_flush_of_append_only_tables
+
+    allow_sqlite_flush_of_append_only_tables()
+
 
 def _redis_reachable() -> tuple[bool, str]:
     from django.conf import settings

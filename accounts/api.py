@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -71,6 +72,8 @@ class TokenView(APIView):
             guard.failed()
             raise ApplicationError("invalid_credentials", _("The username or password is not correct."))
         guard.succeeded()
+        # Announce the login as the admin's login does (the access log and last_login listen).
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 

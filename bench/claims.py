@@ -13,8 +13,10 @@ and on one line, ``claims_per_s=… queries_per_claim=…`` and a few more ``key
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -76,6 +78,9 @@ def setup_django():
     # Not DEBUG: Django would keep every query in memory.
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "claims-benchmark-only")
+    # A throwaway personal-information keyring, like the benchmark's database.
+    os.environ.setdefault("PII_KEYS", "bench:" + base64.b64encode(secrets.token_bytes(16)).decode())
+    os.environ.setdefault("PII_INDEX_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
     import django
 
     django.setup()

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "core",
     "accounts",
+    "audit",
     "reference",
     "institutions",
     "trainees",
@@ -128,6 +129,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "audit.context.AccessContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -282,3 +284,43 @@ SMS_BACKEND = env.str("SMS_BACKEND", default="core.sms.LogBackend")
 LOGGING["loggers"] = {"core.sms": {"handlers": ["console"], "level": "INFO", "propagate": False}}
 # The trainee service (portal/): log in by resident ID or phone; staff use the admin's own form.
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "portal.auth.TraineeBackend"]
+# -- Personal information (issue 18; core/crypto.py, audit/, docs/pii.md) -----------------------
+# Keys for encrypting personal information at rest: a JSON key file outside the repository
+# (manage.py generate_pii_keys), or PII_KEYS ("id:base64,id:base64") + PII_ACTIVE_KEY_ID +
+# PII_INDEX_KEY. Without either, development (DEBUG on) generates a key file beside the code
+# with a warning; production (DEBUG off) refuses to start.
+PII_KEY_FILE = env.str("PII_KEY_FILE", default="").strip()
+PII_KEYS = env.str("PII_KEYS", default="").strip()
+PII_ACTIVE_KEY_ID = env.str("PII_ACTIVE_KEY_ID", default="").strip()
+PII_INDEX_KEY = env.str("PII_INDEX_KEY", default="").strip()
+PII_DEVELOPMENT_KEY_FILE = ""
+if PII_KEY_FILE and PII_KEYS:
+    raise ImproperlyConfigured("Set PII_KEY_FILE or PII_KEYS, not both")
+if not (PII_KEY_FILE or PII_KEYS):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "No key for personal information: set PII_KEY_FILE (manage.py generate_pii_keys) "
+            "or PII_KEYS and PII_INDEX_KEY when DEBUG is off"
+        )
+    PII_DEVELOPMENT_KEY_FILE = str(BASE_DIR / ".pii-dev-keys.json")
+elif PII_KEY_FILE and not DEBUG and Path(PII_KEY_FILE).resolve().is_relative_to(BASE_DIR):
+    raise ImproperlyConfigured("PII_KEY_FILE must be outside the code directory when DEBUG is off")
+
+# The access log (访问审计) keeps rows in the database at least this many days; older ones are
+# archived to files in the storage (manage.py archive_access_log, nightly), never dropped.
+AUDIT_RETENTION_DAYS = _int("AUDIT_RETENTION_DAYS", default=180)
+if AUDIT_RETENTION_DAYS < 180:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 180 (网络安全等级保护: six months)")
+# How many reverse proxies in front of the application append to X-Forwarded-For; 0 trusts
+# only the socket's address (REMOTE_ADDR).
+AUDIT_TRUSTED_PROXIES = _int("AUDIT_TRUSTED_PROXIES", default=0)
+# make backup (audit/backup.py): where backups go; in production a disk or mount apart from the server.
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups")))
+CELERY_BEAT_SCHEDULE["audit-verify-chains"] = {
+    "task": "audit.tasks.verify_audit_chains",
+    "schedule": crontab(minute=30, hour=3),
+}
+CELERY_BEAT_SCHEDULE["audit-archive-access-log"] = {
+    "task": "audit.tasks.archive_access_log",
+    "schedule": crontab(minute=0, hour=4),
+}

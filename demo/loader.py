@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from accounts.services import user_create
+from audit.demo import load_demo_audit
 from certificates.models import LevelCertificate, TrainingCertificate
 from certificates.services import level_assessment_record, level_certificate_issue, training_certificate_issue
 from core.errors import Conflict
@@ -196,6 +197,7 @@ def demo_load(*, seed: int = DEMO_SEED) -> dict[str, int]:
     with transaction.atomic():
         reference_load()
         _Demo(today=timezone.localdate(), rng=random.Random(seed)).run()
+        load_demo_audit()
     return demo_summary()
 
 

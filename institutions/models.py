@@ -11,10 +11,11 @@ import datetime
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from audit.chain import HashChainedModel
 from core.identity import validate_credit_code
-from core.models import AppendOnlyModel
 from reference.models import Bureau, City, Direction, Level, Occupation
 
 
@@ -268,9 +269,12 @@ class TrainingPlan(models.Model):
         return f"{self.institution} · {self.title}"
 
 
-class PlanEvent(AppendOnlyModel):
-    """Append-only log of a plan's filing steps: the database refuses UPDATE and DELETE
-    (migration 0002), as for claim events."""
+
+class PlanEvent(HashChainedModel):
+    """Append-only log of a plan's filing steps, hash-chained (``audit.chain``)."""
+
+    # Frozen: the content each row's hash covers (see audit.chain before changing it).
+    chain_fields = ("plan_id", "actor_id", "at", "from_status", "to_status", "reason")
 
     plan = models.ForeignKey(
         TrainingPlan, verbose_name=_("training plan"), on_delete=models.PROTECT, related_name="events"
@@ -283,12 +287,13 @@ class PlanEvent(AppendOnlyModel):
         blank=True,
         related_name="+",
     )
-    at = models.DateTimeField(_("at"), auto_now_add=True)
+    # Not auto_now_add: the hash is computed before the INSERT, when auto_now_add has no value yet.
+    at = models.DateTimeField(_("at"), default=timezone.now, editable=False)
     from_status = models.CharField(_("from"), max_length=10, choices=PlanStatus.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=10, choices=PlanStatus.choices)
     reason = models.TextField(_("reason"), blank=True)
 
-    class Meta:
+    class Meta(HashChainedModel.Meta):
         verbose_name = _("plan event")
         verbose_name_plural = _("plan events")
         ordering = ["plan", "at", "id"]

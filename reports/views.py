@@ -10,6 +10,7 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
+from audit.services import access_log_download
 from reports.builders import report_download_name
 from reports.models import JobStatus
 from reports.periods import Period
@@ -48,6 +49,7 @@ class ReportDownloadView(APIView):
         except FileNotFoundError:
             raise Http404 from None
         period = Period(kind=job.period_kind, start=job.period_start, end=job.period_end)
+        access_log_download(what=report_download_name(job.kind, job.bureau, period), obj=job)
         response = FileResponse(
             handle,
             as_attachment=True,

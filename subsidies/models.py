@@ -11,9 +11,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from audit.chain import HashChainedModel
 from certificates.models import LevelCertificate, TrainingCertificate
 from core.identity import mask_account_number, validate_resident_id
-from core.models import AppendOnlyModel
 from reference.models import Bureau, City, Level, Occupation
 from trainees.models import PayeeKind, Trainee
 
@@ -290,8 +290,12 @@ class SubsidyClaim(models.Model):
         return self.status in ACTIVE_CLAIM_STATUSES
 
 
-class ClaimEvent(AppendOnlyModel):
-    """One transition of a claim: who, when, from, to, why. Append-only."""
+class ClaimEvent(HashChainedModel):
+    """One transition of a claim: who, when, from, to, why. Append-only and hash-chained
+    (``audit.chain``): a row changed or removed in the database shows in ``verify_audit``."""
+
+    # Frozen: the content each row's hash covers (see audit.chain before changing it).
+    chain_fields = ("claim_id", "actor_id", "at", "from_status", "to_status", "reason")
 
     claim = models.ForeignKey(
         SubsidyClaim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="events"
@@ -309,7 +313,7 @@ class ClaimEvent(AppendOnlyModel):
     to_status = models.CharField(_("to"), max_length=10, choices=ClaimStatus.choices)
     reason = models.TextField(_("reason"), blank=True)
 
-    class Meta:
+    class Meta(HashChainedModel.Meta):
         verbose_name = _("claim event")
         verbose_name_plural = _("claim events")
         ordering = ["claim", "at", "id"]

@@ -22,7 +22,13 @@ VARIABLES = (
     "REQUIRE_SERVICES",
     "CELERY_TASK_ALWAYS_EAGER",
     "CELERY_TASK_SOFT_TIME_LIMIT",
+    "PII_KEY_FILE",
+    "PII_KEYS",
+    "PII_ACTIVE_KEY_ID",
+    "PII_INDEX_KEY",
 )
+# A keyring in the environment, for starts with DEBUG off (tests/test_pii_settings.py tests its absence).
+PII_ENV = {"PII_KEYS": "t1:" + "A" * 22 + "==", "PII_INDEX_KEY": "B" * 43 + "="}
 
 
 def _start(**env_vars):
@@ -88,7 +94,7 @@ def test_debug_off_requires_a_secret_key():
     result = _start(DEBUG="0")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr.strip().splitlines()[-1]
-    assert _start(DEBUG="0", SECRET_KEY="x" * 50).returncode == 0
+    assert _start(DEBUG="0", SECRET_KEY="x" * 50, **PII_ENV).returncode == 0
 
 
 def test_language_time_zone_and_aware_datetimes():

@@ -26,6 +26,7 @@ SOURCE_DIRS = [
     "demo",
     "portal",
     "templates",
+    "audit",
 ]
 
 

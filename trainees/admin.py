@@ -22,6 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role
+from audit.services import TRAINEE_UNMASKED_FIELDS, access_log_export, access_log_unmasked_view
 from core.admin import (
     ActionHooksMixin,
     NoDeleteAdminMixin,
@@ -101,6 +102,14 @@ class TraineeAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
         obj.pk = saved.pk
         obj._state.adding = False
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            # The record page shows the full ID number, phone and bank account.
+            access_log_unmasked_view(obj=obj, fields=TRAINEE_UNMASKED_FIELDS)
+        return super().render_change_form(
+            request, context, add=add, change=change, form_url=form_url, obj=obj
+        )
+
     @admin.display(description=_("continuing-education hours (继续教育学时)"))
     def continuing_education(self, obj):
         if obj is None or obj.pk is None:
@@ -142,7 +151,9 @@ class TraineeAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
                 gettext("Hours credited"),
             ]
         )
+        rows = 0
         for e in continuing_education_rows(trainees=queryset, year=year).iterator(chunk_size=2000):
+            rows += 1
             sheet.append(
                 [
                     _safe(e.trainee.name),
@@ -158,6 +169,11 @@ class TraineeAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
             )
         out = io.BytesIO()
         workbook.save(out)
+        access_log_export(
+            what=gettext("Continuing-education hours %(year)s, with full ID numbers") % {"year": year},
+            obj="trainees.trainee",
+            row_count=rows,
+        )
         response = HttpResponse(
             out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         )

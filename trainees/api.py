@@ -16,6 +16,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.roles import ALL_ROLES, INSTITUTION, TRAINEE
+from audit.services import TRAINEE_UNMASKED_FIELDS, access_log_unmasked_view
 from core.api_fields import DisplayField, ResidentIdField, ScopedPrimaryKeyField
 from core.api_filters import IdFilter
 from core.api_views import ApiViewSet
@@ -242,6 +243,8 @@ class TraineeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
     @action(detail=False, methods=["get"])
     def me(self, request):
         trainee = self.get_queryset().get(user=request.user)
+        # The trainee's own record is the one answer with the full ID number, phone and account.
+        access_log_unmasked_view(obj=trainee, fields=TRAINEE_UNMASKED_FIELDS)
         return Response(TraineeSelfSerializer(trainee, context=self.get_serializer_context()).data)
 
 

@@ -11,7 +11,6 @@ one and the page's HTML are written to ``test-artifacts/<test>/``.
 
 from __future__ import annotations
 
-import importlib
 import os
 import re
 import shutil
@@ -122,41 +121,6 @@ def _live_server_settings(settings, tmp_path):
     previous, app.conf.task_always_eager = app.conf.task_always_eager, True
     yield
     app.conf.task_always_eager = previous
-
-
-# The append-only logs: (table, the SQLite trigger refusing DELETE, the migration creating it).
-APPEND_ONLY_TABLES = [
-    ("subsidies_claimevent", "subsidies_claimevent_no_delete", "subsidies.migrations.0002_database_guards"),
-    (
-        "institutions_planevent",
-        "institutions_planevent_no_delete",
-        "institutions.migrations.0002_planevent_append_only",
-    ),
-]
-
-
-@pytest.fixture(autouse=True)
-def _clear_append_only_events_on_sqlite(transactional_db):
-    """Let the test database be flushed after a journey that wrote claim or plan events, on SQLite.
-
-    The event logs are append-only in the database. PostgreSQL flushes with TRUNCATE, which
-    row triggers do not see; SQLite flushes with DELETE, which the trigger refuses. So on
-    SQLite, after the test and before the flush, the rows are removed with the trigger
-    lifted for that one statement, and the trigger is put back from the migration's own SQL.
-    """
-    yield
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        return
-    with connection.cursor() as cursor:
-        for table, trigger, migration in APPEND_ONLY_TABLES:
-            guards = importlib.import_module(migration)
-            recreate = [sql for sql in guards.SQLITE_FORWARD if trigger in sql]
-            cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-            cursor.execute(f"DELETE FROM {table}")
-            for sql in recreate:
-                cursor.execute(sql)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
-"""Plan events are append-only, like claim events (``subsidies`` migration 0002): UPDATE and
-DELETE raise in the database, whoever issues them."""
+"""Plan events: the chain position required and unique, and the table append-only in the database
+(as claim events have been since subsidies 0002): UPDATE and DELETE raise, whoever issues them."""
 
-from django.db import migrations
+from django.db import migrations, models
 
 PG_FORWARD = [
     """
@@ -46,9 +46,20 @@ def _run(statements_by_vendor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("institutions", "0001_initial")]
+    dependencies = [("institutions", "0002_planevent_chain")]
 
     operations = [
+        migrations.AlterField(
+            model_name="planevent",
+            name="chain_seq",
+            field=models.BigIntegerField(editable=False, verbose_name="chain position"),
+        ),
+        migrations.AddConstraint(
+            model_name="planevent",
+            constraint=models.UniqueConstraint(
+                fields=("chain_seq",), name="institutions_planevent_chain_seq_unique"
+            ),
+        ),
         migrations.RunPython(
             _run({"postgresql": PG_FORWARD, "sqlite": SQLITE_FORWARD}),
             _run({"postgresql": PG_BACKWARD, "sqlite": SQLITE_BACKWARD}),
