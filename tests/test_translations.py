@@ -23,6 +23,8 @@ SOURCE_DIRS = [
     "subsidies",
     "reports",
     "dashboard",
+    "payments",
+    "risk",
     "templates",
 ]
 
