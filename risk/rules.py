@@ -66,13 +66,18 @@ def shared_payee_account(
 ) -> dict[int, Evidence]:
     """The claim's payee account is also another trainee's (their own account, or the one
     another trainee's claim is paid to)."""
-    accounts = claims.exclude(payee_account="").values("payee_account")
+    accounts = claims.exclude(payee_account="").order_by().values("payee_account")
     holders: dict[str, set[int]] = defaultdict(set)
+    # The account's holders: trainees whose own account it is, and trainees whose claims are
+    # paid to it (an account changed since). Model orderings are cleared for the UNION.
     pairs = (
         Trainee.objects.filter(bank_account__in=accounts)
+        .order_by()
         .values_list("bank_account", "id")
         .union(
-            SubsidyClaim.objects.filter(payee_account__in=accounts).values_list("payee_account", "trainee_id")
+            SubsidyClaim.objects.filter(payee_account__in=accounts)
+            .order_by()
+            .values_list("payee_account", "trainee_id")
         )
     )
     for account, trainee_id in pairs:
