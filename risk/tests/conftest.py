@@ -6,6 +6,7 @@ import pytest
 
 from certificates.tests.factories import LevelCertificateFactory
 from institutions.tests.factories import TrainingPlanFactory
+from subsidies.tests.conftest import certify, submit, today  # noqa: F401 (the claim tests' fixtures)
 from subsidies.tests.factories import SubsidyClaimFactory
 from trainees.tests.factories import EnrolmentFactory, TraineeFactory
 

@@ -7,7 +7,6 @@ from config.celery import app as celery_app
 from risk import services
 from risk.models import RiskSignal, SignalCode
 from subsidies.models import ClaimStatus, SubsidyClaim
-from subsidies.tests.conftest import certify, submit, today  # noqa: F401 (fixtures)
 from trainees.tests.factories import TraineeFactory
 
 pytestmark = pytest.mark.django_db

@@ -79,12 +79,12 @@ def test_classes_overlapping_by_a_day_are_a_signal_and_back_to_back_are_not(inst
 
 
 def test_ten_hours_a_day_is_plausible_and_ten_and_a_half_is_not(institution, claim_on):
-    one_day = dict(
-        start_date=datetime.date(2024, 3, 1),
-        end_date=datetime.date(2024, 3, 1),
-        hours_online=Decimal("5"),
-        hours_offline=Decimal("5"),
-    )
+    one_day = {
+        "start_date": datetime.date(2024, 3, 1),
+        "end_date": datetime.date(2024, 3, 1),
+        "hours_online": Decimal("5"),
+        "hours_offline": Decimal("5"),
+    }
     plan_a = TrainingPlanFactory(institution=institution, **one_day)
     ten = claim_on(plan_a, hours_online=Decimal("5"), hours_offline=Decimal("5"))
     plan_b = TrainingPlanFactory(institution=institution, **one_day)
