@@ -96,6 +96,16 @@ def refresh_payee_account(model_admin, request, queryset):
         )
 
 
+@admin.display(description=_("payee account"))
+def payee_account_masked(obj):
+    """Masked: the full number goes only into the bank file."""
+    if not obj.has_payee_account:
+        return gettext(
+            "None: the claim cannot be paid until the trainee sets one and it is copied onto the claim."
+        )
+    return f"{obj.get_payee_kind_display()} · {obj.payee_bank} · {obj.masked_payee_account}"
+
+
 def attach() -> None:
     from subsidies.models import SubsidyClaim
 
@@ -104,5 +114,13 @@ def attach() -> None:
         return
     if put_into_batch not in claim_admin.actions:
         claim_admin.actions = (*claim_admin.actions, put_into_batch, refresh_payee_account)
+    if "payee_account_masked" not in [f for _name, opts in claim_admin.fieldsets for f in opts["fields"]]:
+        # The claims admin lists its readonly fields from its fieldsets; the callable is
+        # looked up on the admin instance.
+        claim_admin.payee_account_masked = payee_account_masked
+        claim_admin.fieldsets = (
+            *claim_admin.fieldsets,
+            (_("Payee account"), {"fields": ("payee_account_masked",)}),
+        )
     if ClaimPaymentInline not in claim_admin.inlines:
         claim_admin.inlines = (*claim_admin.inlines, ClaimPaymentInline)

@@ -287,6 +287,9 @@ class SpotCheckAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMix
         if not change:
             return
         for formset in formsets:
+            # Outcomes go through the service, not ``formset.save()``; the admin's change
+            # message still reads these lists.
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             for item_form in formset.forms:
                 if not item_form.has_changed() or not item_form.cleaned_data.get("outcome"):
                     continue

@@ -100,3 +100,13 @@ def test_the_trainee_page_sets_the_payee_account_through_the_service(provincial_
     assert trainee.bank_account == "6222021234567890123"
     page = client.get(reverse("admin:trainees_trainee_change", args=[trainee.pk])).content.decode()
     assert "6222***********0123" in page and "6222021234567890123" not in page
+
+
+def test_the_claim_page_shows_the_payee_account_masked(hangzhou_reviewer, client_of, approved_claim):
+    claim = approved_claim()
+    body = (
+        client_of(hangzhou_reviewer)
+        .get(reverse("admin:subsidies_subsidyclaim_change", args=[claim.pk]))
+        .content.decode()
+    )
+    assert claim.masked_payee_account in body and claim.payee_account not in body
