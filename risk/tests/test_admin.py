@@ -104,3 +104,12 @@ def test_a_spot_check_is_drawn_recorded_and_printed_in_the_admin(
         io.BytesIO(client.get(reverse("admin:risk_spotcheck_form", args=[check.pk])).content)
     ).active
     assert any(c.value == "培训记录缺失" for row in sheet.iter_rows() for c in row)
+
+
+def test_the_dashboard_counts_signals_by_signal_and_city(flagged, hangzhou_reviewer, client_of):
+    page = client_of(hangzhou_reviewer).get(reverse("dashboard:progress"))
+    assert page.status_code == 200
+    counts = page.context["risk"]
+    assert dict(counts["by_code"])[SignalCode.SHARED_PHONE.label] == 1
+    assert counts["by_city"] == [("杭州市", 1)]
+    assert 'id="section-risk"' in page.content.decode()
