@@ -43,7 +43,6 @@ from trainees.services import (
     trainee_set_payee_account,
 )
 
-
 PAYEE_FIELDS = ("payee_kind", "bank_name", "bank_account", "user")
 
 
