@@ -142,7 +142,7 @@ class PaymentItem(models.Model):
     # index cannot look at another table); the services keep both in step.
     is_pending = models.BooleanField(_("waiting for payment"), default=True)
     amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)
-    payee_name = models.CharField(_("name"), max_length=50)
+    payee_name = models.CharField(_("full name"), max_length=50)
     payee_resident_id = models.CharField(_("resident ID number"), max_length=18)
     payee_bank = models.CharField(_("bank"), max_length=50)
     payee_account = models.CharField(_("account"), max_length=40)

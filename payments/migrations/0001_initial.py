@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('row', models.PositiveIntegerField(verbose_name='row number')),
                 ('is_pending', models.BooleanField(default=True, verbose_name='waiting for payment')),
                 ('amount', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='amount (yuan)')),
-                ('payee_name', models.CharField(max_length=50, verbose_name='name')),
+                ('payee_name', models.CharField(max_length=50, verbose_name='full name')),
                 ('payee_resident_id', models.CharField(max_length=18, verbose_name='resident ID number')),
                 ('payee_bank', models.CharField(max_length=50, verbose_name='bank')),
                 ('payee_account', models.CharField(max_length=40, verbose_name='account')),
