@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -29,6 +30,7 @@ from core.xlsx_import import (
 from payments.exports import BANK_FILE_COLUMNS, TOTALS_LABEL, memo_for
 from payments.models import BatchStatus, PaymentBatch, PaymentItem
 from payments.services import BankResult, batch_record_results, reconciliation_problems
+from subsidies.models import SubsidyClaim
 
 _HEADERS = {c.key: c.header for c in BANK_FILE_COLUMNS}
 PAID, FAILED = "paid", "failed"
@@ -142,6 +144,9 @@ class BankResultImport(ImportSpec):
             errors.add(0, "", _("Batch %(number)s was cancelled.") % {"number": batch.number})
             return
         items = {item.row: item for item in batch.items.all()}
+        decided = dict(
+            SubsidyClaim.objects.filter(payment_items__batch=batch).values_list("pk", "decided_at")
+        )
         seen: dict[int, int] = {}
         for row in data:
             v = row.values
@@ -173,6 +178,18 @@ class BankResultImport(ImportSpec):
                         self.column(key),
                         _("Differs from row %(row)s of the batch (%(value)s).")
                         % {"row": item.row, "value": shown},
+                    )
+            paid_on = v["paid_on"]
+            if paid_on is not None and v["result"] == PAID:
+                approved_on = (
+                    timezone.localdate(decided[item.claim_id]) if decided.get(item.claim_id) else None
+                )
+                if paid_on > timezone.localdate() or (approved_on and paid_on < approved_on):
+                    errors.add(
+                        row.number,
+                        self.column("paid_on"),
+                        _("The payment date must lie between the approval (%(approved)s) and today.")
+                        % {"approved": approved_on},
                     )
             if v["amount"] is not None and v["amount"] != item.amount:
                 errors.add(

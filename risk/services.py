@@ -309,15 +309,8 @@ def spot_check_redraw(spot_check: SpotCheck) -> list[int]:
 def spot_check_item_record(*, item: SpotCheckItem, actor, outcome: str, note: str = "") -> SpotCheckItem:
     """合格 / 不合格 (a note is required for 不合格), who and when."""
     check = item.spot_check
-    if not (
-        actor is not None
-        and actor.pk == check.drawn_by_id
-        or (
-            actor is not None
-            and actor.bureau_id == check.bureau_id
-            and (actor.is_bureau_reviewer or actor.is_provincial)
-        )
-    ):
+    same_bureau = actor is not None and actor.bureau_id == check.bureau_id
+    if not (same_bureau and (actor.is_bureau_reviewer or actor.is_provincial)):
         raise NotPermitted(
             "not_permitted", _("Only the bureau that drew the spot check may record its outcomes.")
         )

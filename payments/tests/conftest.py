@@ -41,7 +41,7 @@ def approved_claim(hangzhou_bureau, hangzhou):
 
 
 def result_file(
-    bank_file: bytes, *, failures: dict[int, str] | None = None, drop_rows=(), amounts=None
+    bank_file: bytes, *, failures: dict[int, str] | None = None, drop_rows=(), amounts=None, paid_on=None
 ) -> bytes:
     """The bank's answer: our bank file with 结果 and 失败原因 filled in for every row.
 
@@ -54,6 +54,8 @@ def result_file(
     result_col, reason_col = sheet.max_column + 1, sheet.max_column + 2
     sheet.cell(row=1, column=result_col, value="结果")
     sheet.cell(row=1, column=reason_col, value="失败原因")
+    if paid_on is not None:
+        sheet.cell(row=1, column=reason_col + 1, value="拨付日期")
     for row in range(sheet.max_row, 1, -1):
         number = sheet.cell(row=row, column=1).value
         if not isinstance(number, int):
@@ -64,6 +66,8 @@ def result_file(
         sheet.cell(row=row, column=result_col, value="失败" if number in failures else "成功")
         if number in failures:
             sheet.cell(row=row, column=reason_col, value=failures[number])
+        if paid_on is not None:
+            sheet.cell(row=row, column=reason_col + 1, value=paid_on)
         if number in amounts:
             sheet.cell(row=row, column=6, value=amounts[number])
     out = io.BytesIO()

@@ -260,3 +260,13 @@ def test_another_bureau_cannot_import_a_hangzhou_result(hangzhou_reviewer, ningb
         batch_import_results(upload=result_file(data), actor=ningbo_reviewer, batch=batch)
     batch.refresh_from_db()
     assert batch.status == BatchStatus.EXPORTED
+
+
+def test_a_payment_date_in_the_future_is_reported_on_its_cell(hangzhou_reviewer, approved_claim):
+    _batch, data = _exported(hangzhou_reviewer, [approved_claim()])
+    tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+    with pytest.raises(ImportRejected) as exc:
+        batch_import_results(upload=result_file(data, paid_on=tomorrow), actor=hangzhou_reviewer)
+    assert [(e["row"], e["column"]) for e in exc.value.detail["errors"]] == [(2, "拨付日期")]
+    today = datetime.date.today()
+    batch_import_results(upload=result_file(data, paid_on=today), actor=hangzhou_reviewer)
