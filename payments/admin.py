@@ -127,6 +127,37 @@ class PaymentBatchAdmin(ExcelImportAdminMixin, ScopedAdminMixin, ReadOnlyAdminMi
     )
     readonly_fields = fields
     import_spec = BankResultImport
+
+    def get_fieldsets(self, request, obj=None):
+        """Only the sections the batch has reached: a reviewer reads what happened, not blanks."""
+        sections = [
+            (
+                None,
+                {"fields": ("number", "bureau", "status", "item_count", "total", "created_by", "created_at")},
+            )
+        ]
+        if obj is not None and obj.exported_at:
+            sections.append((_("Bank file"), {"fields": ("exported_by", "exported_at")}))
+        if obj is not None and obj.status == BatchStatus.RECONCILED:
+            sections.append(
+                (
+                    _("Bank's result"),
+                    {
+                        "fields": (
+                            "reconciled_by",
+                            "reconciled_at",
+                            "paid_count",
+                            "paid_total",
+                            "failed_count",
+                            "failed_total",
+                        )
+                    },
+                )
+            )
+        if obj is not None and obj.status == BatchStatus.CANCELLED:
+            sections.append((_("Cancelled"), {"fields": ("cancelled_by", "cancelled_at", "cancel_reason")}))
+        return sections
+
     import_link_label = _("Import a bank result file")
 
     def scope_queryset(self, user, queryset):
