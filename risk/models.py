@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from institutions.models import TrainingInstitution, TrainingPlan
 from reference.models import Bureau
@@ -162,8 +163,8 @@ class RiskSignal(models.Model):
 
 
 class SpotCheckSubject(models.TextChoices):
-    CLAIMS = "claims", _("Claims")
-    PLANS = "plans", _("Training plans")
+    CLAIMS = "claims", pgettext_lazy("spot check subject", "Claims")
+    PLANS = "plans", pgettext_lazy("spot check subject", "Training plans")
 
 
 class SpotCheck(models.Model):
@@ -229,7 +230,7 @@ class SpotCheckItem(models.Model):
     spot_check = models.ForeignKey(
         SpotCheck, verbose_name=_("spot check"), on_delete=models.PROTECT, related_name="items"
     )
-    position = models.PositiveIntegerField(_("number"))
+    position = models.PositiveIntegerField(_("No."))
     claim = models.ForeignKey(
         SubsidyClaim,
         verbose_name=_("claim"),

@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
             name='SpotCheckItem',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(verbose_name='number')),
+                ('position', models.PositiveIntegerField(verbose_name='No.')),
                 ('outcome', models.CharField(blank=True, choices=[('', 'Not yet checked'), ('passed', 'Passed (合格)'), ('failed', 'Failed (不合格)')], default='', max_length=8, verbose_name='outcome')),
                 ('note', models.TextField(blank=True, verbose_name='note')),
                 ('checked_at', models.DateTimeField(blank=True, null=True, verbose_name='checked at')),
