@@ -270,3 +270,27 @@ def test_a_payment_date_in_the_future_is_reported_on_its_cell(hangzhou_reviewer,
     assert [(e["row"], e["column"]) for e in exc.value.detail["errors"]] == [(2, "拨付日期")]
     today = datetime.date.today()
     batch_import_results(upload=result_file(data, paid_on=today), actor=hangzhou_reviewer)
+
+
+def test_the_database_refuses_a_second_paid_row_for_a_claim(hangzhou_reviewer, approved_claim):
+    claim = approved_claim()
+    _batch, data = _exported(hangzhou_reviewer, [claim])
+    batch_import_results(upload=result_file(data), actor=hangzhou_reviewer)
+    item = PaymentItem.objects.get(claim=claim)
+    other = PaymentBatch.objects.create(
+        number="X-2", bureau=item.batch.bureau, created_at=item.batch.created_at, created_by=hangzhou_reviewer
+    )
+    with pytest.raises(IntegrityError), transaction.atomic():
+        PaymentItem.objects.create(
+            batch=other,
+            claim=claim,
+            row=1,
+            amount=claim.amount,
+            payee_name="x",
+            payee_resident_id="x",
+            payee_bank="x",
+            payee_account="x",
+            is_pending=False,
+            result=ItemResult.PAID,
+            result_at=item.result_at,
+        )

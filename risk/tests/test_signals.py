@@ -249,3 +249,16 @@ def test_a_failing_rule_does_not_stop_the_others(plan, claim_on, hangzhou, monke
     result = compute(claim)
     assert result.failed_rules == [SignalCode.CLAIM_BURST]
     assert codes(claim) == {SignalCode.SHARED_PHONE}
+
+
+def test_the_management_command_recomputes_open_claims(plan, claim_on, hangzhou):
+    import io
+
+    from django.core.management import call_command
+
+    claim = claim_on(plan, trainee=TraineeFactory(household_city=hangzhou, phone="13200000000"))
+    [TraineeFactory(household_city=hangzhou, phone="13200000000") for _ in range(2)]
+    out = io.StringIO()
+    call_command("recompute_risk_signals", stdout=out)
+    assert codes(claim) == {SignalCode.SHARED_PHONE}
+    assert "1" in out.getvalue()
