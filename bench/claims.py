@@ -453,6 +453,7 @@ def run(args) -> dict:
     from core.errors import ApplicationError
     from subsidies.models import SubsidyClaim
     from subsidies.services import claim_submit
+    from subsidies.signals import claim_submitted
 
     t0 = time.perf_counter()
     call_command("migrate", verbosity=0)
@@ -463,6 +464,9 @@ def run(args) -> dict:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+    # Submission only: the risk signals a submission announces are a worker's task after
+    # commit (risk/receivers.py), timed by bench/risk.py; in-process they would count here.
+    claim_submitted.disconnect(dispatch_uid="risk.on_claim_submitted")
 
     queries = 0
 

@@ -121,6 +121,8 @@ INSTALLED_APPS = [
     "dashboard",
     "demo",
     "portal",
+    "payments",
+    "risk",
 ]
 
 MIDDLEWARE = [
@@ -223,6 +225,12 @@ CELERY_BEAT_SCHEDULE["reports-monthly-claims"] = {
 CELERY_BEAT_SCHEDULE["reports-fail-stale"] = {
     "task": "reports.tasks.fail_stale_reports",
     "schedule": 60 * 60,
+}
+
+# Risk (risk/tasks.py): every open claim's risk signals recomputed nightly at 01:30.
+CELERY_BEAT_SCHEDULE["risk-nightly-signals"] = {
+    "task": "risk.tasks.recompute_open_claims",
+    "schedule": crontab(minute=30, hour=1),
 }
 
 REST_FRAMEWORK = {

@@ -21,6 +21,7 @@ from dashboard.selectors import (
     engineer_figures,
     province_engineer_count,
 )
+from risk.selectors import signal_counts as risk_signal_counts
 
 
 def _months_between(first: datetime.date, last: datetime.date) -> int:
@@ -114,4 +115,5 @@ def progress(request):
         context["share_of_province"] = (
             round(100 * engineers.engineers / province_engineers, 1) if province_engineers else 0
         )
+    context["risk"] = risk_signal_counts(request.user)
     return TemplateResponse(request, "dashboard/progress.html", context)

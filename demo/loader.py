@@ -46,9 +46,11 @@ from institutions.models import (
     TrainingPlan,
 )
 from institutions.services import plan_accept, plan_create, plan_file, plan_return
+from payments.demo import load_demo_payments
 from portal.demo import load_demo_portal
 from reference.models import Bureau, City, Direction, Level, Occupation
 from reference.services import reference_load
+from risk.demo import load_demo_risk
 from subsidies.models import POLICY_START, ClaimStatus, SubsidyClaim, SubsidyStandard
 from subsidies.services import (
     ExternalSubsidyRow,
@@ -253,6 +255,8 @@ class _Demo:
         self.imported_subsidies(specs)
         self.suspend_an_institution()
         load_demo_portal(today=self.today)
+        load_demo_payments()
+        load_demo_risk(today=self.today)
 
     def standards(self) -> None:
         for occupation in Occupation.objects.all():

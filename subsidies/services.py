@@ -491,6 +491,61 @@ def claim_mark_paid(
     return claim
 
 
+def claim_log_step(*, claim: SubsidyClaim, actor, note: str, at=None) -> ClaimEvent:
+    """Log a step that does not move the claim (put into a payment batch, a bank failure, …).
+
+    The event keeps the claim's status as both ``from`` and ``to``, so the history reads as
+    one timeline; no message and no ``claim_status_changed`` (nothing changed state). Call
+    it inside the transaction of the step it records.
+    """
+    note = (note or "").strip()
+    if not note:
+        raise ValueError("a step needs a note")
+    event = ClaimEvent(
+        claim=claim,
+        actor=actor,
+        at=at or timezone.now(),
+        from_status=claim.status,
+        to_status=claim.status,
+        reason=note,
+    )
+    event.full_clean(exclude=["claim", "actor"])
+    event.save()
+    return event
+
+
+def claim_copy_payee_account(*, claim: SubsidyClaim, actor) -> SubsidyClaim:
+    """Copy the trainee's current payee account onto an unpaid claim (after the bank refused
+    the old one and the trainee corrected it). Only the bureau the claim was filed to."""
+    if not is_mover(actor, claim, Mover.FILING_BUREAU):
+        raise NotPermitted("not_permitted", _("Only the bureau the claim was filed to may decide it."))
+    with transaction.atomic():
+        claim = _lock(claim)
+        if claim.status not in (ClaimStatus.SUBMITTED, ClaimStatus.APPROVED):
+            raise InvalidTransition(
+                "claim_closed",
+                _("The payee account of a claim that is %(status)s cannot change.")
+                % {"status": claim.get_status_display()},
+            )
+        trainee = claim.trainee
+        if not trainee.has_payee_account:
+            raise ApplicationError(
+                "no_payee_account",
+                _("The trainee has not set a payee account yet: ask them to set it in the trainee service."),
+            )
+        claim.payee_kind = trainee.payee_kind
+        claim.payee_bank = trainee.bank_name
+        claim.payee_account = trainee.bank_account
+        claim.save(update_fields=["payee_kind", "payee_bank", "payee_account"])
+        claim_log_step(
+            claim=claim,
+            actor=actor,
+            note=_("Payee account updated from the trainee's account: %(bank)s %(account)s.")
+            % {"bank": claim.payee_bank, "account": claim.masked_payee_account},
+        )
+    return claim
+
+
 # -- other subsidies --------------------------------------------------------------------------
 
 

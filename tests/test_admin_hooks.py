@@ -23,12 +23,14 @@ def _actions(model, user, rf, **get):
     return set(admin.site.get_model_admin(model).get_actions(request))
 
 
-def test_the_reports_app_adds_its_action_to_the_claims_admin(rf, hangzhou_reviewer):
+def test_the_reports_and_payments_apps_add_their_actions_to_the_claims_admin(rf, hangzhou_reviewer):
     assert _actions(SubsidyClaim, hangzhou_reviewer, rf) == {
         "approve_selected",
         "reject_selected",
         "mark_paid_selected",
-        "request_claims_report",
+        "request_claims_report",  # reports/admin.py
+        "put_into_batch",  # payments/admin_hooks.py
+        "refresh_payee_account",  # payments/admin_hooks.py
     }
 
 

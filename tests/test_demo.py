@@ -102,7 +102,9 @@ def test_institutions_in_three_cities_including_hdu_filing_with_the_province(dem
 
 
 def test_about_fifty_trainees_with_a_retired_district_code_and_an_x_check_character(demo):
-    ids = list(Trainee.objects.values_list("resident_id", flat=True))
+    # Not counting the risk demo's full-pass class (risk/demo.py), which exists to show the
+    # pass-rate signal.
+    ids = list(Trainee.objects.exclude(name__startswith="定制班学员").values_list("resident_id", flat=True))
     assert 45 <= len(ids) <= 60
     assert any(i.endswith("X") for i in ids)
     assert any(i.startswith("330103") for i in ids)
@@ -188,3 +190,16 @@ def test_each_staff_role_opens_the_admin_pages_it_has_permission_for(demo, clien
         if response.status_code != 200:
             failures.append((opts.label, response.status_code))
     assert failures == []
+
+
+def test_the_demo_shows_payment_batches_risk_signals_and_a_spot_check(demo):
+    from payments.models import BatchStatus, PaymentBatch
+    from risk.models import RiskSignal, SignalCode, SpotCheck
+
+    batches = PaymentBatch.objects.all()
+    assert {b.status for b in batches} >= {BatchStatus.EXPORTED, BatchStatus.RECONCILED}
+    assert batches.get(status=BatchStatus.RECONCILED).failed_count == 1
+    found = set(RiskSignal.objects.filter(is_current=True).values_list("code", flat=True))
+    assert {SignalCode.SHARED_PAYEE_ACCOUNT, SignalCode.INSTITUTION_PASS_RATE, SignalCode.SHARED_PHONE} <= found
+    outcomes = set(SpotCheck.objects.get().items.values_list("outcome", flat=True))
+    assert {"passed", "failed"} <= outcomes

@@ -25,6 +25,8 @@ SOURCE_DIRS = [
     "dashboard",
     "demo",
     "portal",
+    "payments",
+    "risk",
     "templates",
     "audit",
 ]

@@ -16,6 +16,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
@@ -36,7 +37,7 @@ from institutions.admin import TrainingPlanAdmin
 from institutions.models import PlanStatus
 from institutions.selectors import plans_visible_to
 from trainees.imports import HoursImport, RosterImport
-from trainees.models import Application, ApplicationStatus, CompletionResult, Enrolment, Trainee
+from trainees.models import Application, ApplicationStatus, CompletionResult, Enrolment, PayeeKind, Trainee
 from trainees.selectors import (
     applications_visible_to,
     continuing_education_by_year,
@@ -52,7 +53,22 @@ from trainees.services import (
     enrolment_record_completion,
     enrolment_record_hours,
     trainee_create,
+    trainee_set_payee_account,
 )
+
+PAYEE_FIELDS = ("payee_kind", "bank_name", "bank_account", "user")
+
+
+class PayeeAccountForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("payee account type"), choices=PayeeKind.choices, widget=forms.RadioSelect
+    )
+    bank_name = forms.CharField(label=_("bank"), max_length=50)
+    account = forms.CharField(
+        label=_("account number"),
+        max_length=40,
+        help_text=_("The full number; it is shown masked once saved and sent in full only to the bank."),
+    )
 
 
 class CurrentYearFilter(admin.SimpleListFilter):
@@ -76,8 +92,78 @@ class TraineeAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     search_fields = ("name", "=resident_id")
     list_select_related = ("household_city",)
     actions = ("export_continuing_education",)
-    fields = (*[f for f in TRAINEE_FIELDS if f != "user"], "continuing_education")
-    readonly_fields = ("continuing_education",)
+    # The payee account is set on its own page (``payee_account_view``) through
+    # ``trainee_set_payee_account``, which checks it; the record shows it masked.
+    fields = (*[f for f in TRAINEE_FIELDS if f not in PAYEE_FIELDS], "payee_account", "continuing_education")
+    readonly_fields = ("payee_account", "continuing_education")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return [f for f in self.fields if f != "payee_account"]
+        return self.fields
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path(
+                "<path:object_id>/payee-account/",
+                self.admin_site.admin_view(self.payee_account_view),
+                name="trainees_trainee_payee_account",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _may_set_payee(self, request) -> bool:
+        return request.user.is_provincial or request.user.role == Role.INSTITUTION
+
+    @admin.display(description=_("payee account"))
+    def payee_account(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        text = (
+            f"{obj.get_payee_kind_display()} · {obj.bank_name} · {obj.masked_bank_account}"
+            if obj.has_payee_account
+            else gettext("Not set")
+        )
+        return format_html(
+            '{} <a class="button" href="{}">{}</a>',
+            text,
+            reverse("admin:trainees_trainee_payee_account", args=[obj.pk]),
+            gettext("Set the payee account"),
+        )
+
+    def payee_account_view(self, request, object_id):
+        from django.http import Http404, HttpResponseRedirect
+        from django.template.response import TemplateResponse
+
+        try:
+            trainee = self.get_queryset(request).get(pk=int(object_id))
+        except (Trainee.DoesNotExist, ValueError):
+            raise Http404 from None
+        form = PayeeAccountForm(
+            request.POST or None, initial={"kind": trainee.payee_kind, "bank_name": trainee.bank_name}
+        )
+        if request.method == "POST" and form.is_valid():
+            try:
+                trainee_set_payee_account(trainee=trainee, actor=request.user, **form.cleaned_data)
+            except ApplicationError as exc:
+                for field, message in (exc.detail or {}).items():
+                    if field in form.fields:
+                        form.add_error(field, message)
+                self.message_user(request, str(exc.message), messages.ERROR)
+            else:
+                self.message_user(request, gettext("The payee account was saved."), messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:trainees_trainee_change", args=[trainee.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": trainee,
+            "title": gettext("Payee account of %(name)s") % {"name": trainee.name},
+            "form": form,
+            "current": trainee.masked_bank_account,
+        }
+        return TemplateResponse(request, "admin/trainees/trainee/payee_account.html", context)
 
     def scope_queryset(self, user, queryset):
         return queryset.filter(pk__in=trainees_visible_to(user).values("pk"))

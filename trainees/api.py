@@ -15,7 +15,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.roles import ALL_ROLES, INSTITUTION, TRAINEE
+from accounts.roles import ALL_ROLES, INSTITUTION, PROVINCIAL, TRAINEE
 from audit.services import TRAINEE_UNMASKED_FIELDS, access_log_unmasked_view
 from core.api_fields import DisplayField, ResidentIdField, ScopedPrimaryKeyField
 from core.api_filters import IdFilter
@@ -25,7 +25,7 @@ from institutions.models import TrainingPlan
 from institutions.selectors import plans_visible_to
 from reference.models import City
 from trainees import services
-from trainees.models import CompletionResult, Enrolment, Trainee, TraineeCategory
+from trainees.models import CompletionResult, Enrolment, PayeeKind, Trainee, TraineeCategory
 from trainees.selectors import continuing_education_by_year, enrolments_visible_to, trainees_visible_to
 
 # -- serializers ------------------------------------------------------------------------------
@@ -61,13 +61,47 @@ class ContinuingEducationSerializer(serializers.Serializer):
     classes = serializers.IntegerField()
 
 
+class PayeeAccountSerializer(serializers.ModelSerializer):
+    """The payee account (收款账户), its number masked: the full number goes only to the bank."""
+
+    # Blank until the account is set.
+    payee_kind = serializers.ChoiceField(choices=PayeeKind.choices, allow_blank=True, read_only=True)
+    payee_kind_display = DisplayField("payee_kind")
+    bank_account = serializers.CharField(source="masked_bank_account", read_only=True)
+
+    class Meta:
+        model = Trainee
+        fields = ["payee_kind", "payee_kind_display", "bank_name", "bank_account"]
+        read_only_fields = fields
+
+
+class PayeeAccountInputSerializer(serializers.Serializer):
+    """Set the payee account: a social-security card's financial account or a bank account in
+    the trainee's own name. The service checks it and names every wrong field."""
+
+    payee_kind = serializers.ChoiceField(choices=PayeeKind.choices)
+    bank_name = serializers.CharField(max_length=50)
+    account = serializers.CharField(max_length=40)
+
+
 class TraineeSelfSerializer(TraineeSerializer):
-    """The trainee's own record: full ID number, bank details, hours credited per year."""
+    """The trainee's own record: full ID number, payee account (masked), hours credited per year."""
 
     continuing_education = serializers.SerializerMethodField()
+    # Blank until the account is set.
+    payee_kind = serializers.ChoiceField(choices=PayeeKind.choices, allow_blank=True, read_only=True)
+    payee_kind_display = DisplayField("payee_kind")
+    bank_account = serializers.CharField(source="masked_bank_account", read_only=True)
 
     class Meta(TraineeSerializer.Meta):
-        fields = [*TraineeSerializer.Meta.fields, "bank_name", "bank_account", "continuing_education"]
+        fields = [
+            *TraineeSerializer.Meta.fields,
+            "payee_kind",
+            "payee_kind_display",
+            "bank_name",
+            "bank_account",
+            "continuing_education",
+        ]
         read_only_fields = fields
 
     @extend_schema_field(ContinuingEducationSerializer(many=True))
@@ -225,6 +259,8 @@ class TraineeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         "retrieve": ALL_ROLES,
         "create": frozenset({INSTITUTION}),
         "me": frozenset({TRAINEE}),
+        "me_payee_account": frozenset({TRAINEE}),
+        "payee_account": frozenset({INSTITUTION, PROVINCIAL}),
     }
 
     def get_queryset(self):
@@ -246,6 +282,36 @@ class TraineeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSe
         # The trainee's own record is the one answer with the full ID number, phone and account.
         access_log_unmasked_view(obj=trainee, fields=TRAINEE_UNMASKED_FIELDS)
         return Response(TraineeSelfSerializer(trainee, context=self.get_serializer_context()).data)
+
+    def _set_payee_account(self, request, trainee):
+        data = PayeeAccountInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        trainee = services.trainee_set_payee_account(
+            trainee=trainee,
+            kind=data.validated_data["payee_kind"],
+            bank_name=data.validated_data["bank_name"],
+            account=data.validated_data["account"],
+            actor=request.user,
+        )
+        return Response(PayeeAccountSerializer(trainee).data)
+
+    @extend_schema(
+        summary="Set one's own payee account (收款账户)",
+        request=PayeeAccountInputSerializer,
+        responses={200: PayeeAccountSerializer},
+    )
+    @action(detail=False, methods=["put"], url_path="me/payee-account")
+    def me_payee_account(self, request):
+        return self._set_payee_account(request, self.get_queryset().get(user=request.user))
+
+    @extend_schema(
+        summary="Set a trainee's payee account (institution staff of the trainee's class)",
+        request=PayeeAccountInputSerializer,
+        responses={200: PayeeAccountSerializer},
+    )
+    @action(detail=True, methods=["put"], url_path="payee-account")
+    def payee_account(self, request, pk=None):
+        return self._set_payee_account(request, self.get_object())
 
 
 @extend_schema_view(

@@ -64,6 +64,8 @@ def _claim_body(w, side):
     }
 
 
+PAYEE_BODY = {"payee_kind": "bank", "bank_name": "中国工商银行杭州分行", "account": "6222021234567890123"}
+
 # name: (method, path, object kind in the path or None, body(world, side) or None)
 ENDPOINTS = {
     "me": ("get", "me/", None, None),
@@ -90,6 +92,8 @@ ENDPOINTS = {
             "household_city": w.own["trainee"].household_city_id,
         },
     ),
+    "trainees-me-payee-account": ("put", "trainees/me/payee-account/", None, lambda w, s: PAYEE_BODY),
+    "trainees-payee-account": ("put", "trainees/{id}/payee-account/", "trainee", lambda w, s: PAYEE_BODY),
     "enrolments-list": ("get", "enrolments/", "enrolment", None),
     "enrolments-retrieve": ("get", "enrolments/{id}/", "enrolment", None),
     "enrolments-create": (
@@ -207,6 +211,8 @@ MATRIX = {
     "trainees-retrieve":            [(200, 200),    (200, 404),     (200, 404),     (200, 404),     (200, 404),     (401, 401)],
     "trainees-me":                  [(403, NA),     (403, NA),      (403, NA),      (403, NA),      (200, NA),      (401, NA)],
     "trainees-create":              [(403, NA),     (403, NA),      (201, NA),      (403, NA),      (403, NA),      (401, NA)],
+    "trainees-me-payee-account":    [(403, NA),     (403, NA),      (403, NA),      (403, NA),      (200, NA),      (401, NA)],
+    "trainees-payee-account":       [(200, 200),    (403, 403),     (200, 404),     (403, 403),     (403, 403),     (401, 401)],
     "enrolments-list":              [(SEES, SEES),  (SEES, HIDDEN), (SEES, HIDDEN), (SEES, HIDDEN), (SEES, HIDDEN), (401, 401)],
     "enrolments-retrieve":          [(200, 200),    (200, 404),     (200, 404),     (200, 404),     (200, 404),     (401, 401)],
     "enrolments-create":            [(403, 403),    (403, 403),     (201, 400),     (403, 403),     (403, 403),     (401, 401)],
