@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -30,7 +31,9 @@ from core.xlsx_import import (
 from institutions.models import PlanStatus, TrainingPlan
 from institutions.services import is_institution_staff_of
 from reference.models import City
-from trainees.models import CompletionResult, Enrolment, Trainee, TraineeCategory
+from trainees.models import CompletionResult, Enrolment, SessionMode, Trainee, TraineeCategory
+from trainees.selectors import sessions_minutes_by_enrolment
+from trainees.services import minutes_to_hours, refresh_hours, set_total_hours
 
 CHUNK = 2000
 
@@ -334,6 +337,15 @@ class HoursImport(PlanImportSpec):
             errors.add(row.number, self.column("completion_result"), _("A date is given but no result."))
         if date is not None and date < plan.start_date:
             errors.add(row.number, self.column("completion_date"), _("Before the class starts."))
+        if result == CompletionResult.PASSED and (
+            row["hours_online"] < plan.hours_online or row["hours_offline"] < plan.hours_offline
+        ):
+            errors.add(
+                row.number,
+                self.column("completion_result"),
+                _("Passed with fewer hours than the plan's (online %(on)s, offline %(off)s).")
+                % {"on": plan.hours_online, "off": plan.hours_offline},
+            )
 
     def check_all(self, rows: list[Row], ctx: dict[str, Any], errors: ErrorList) -> None:
         plan: TrainingPlan = ctx["plan"]
@@ -344,6 +356,7 @@ class HoursImport(PlanImportSpec):
             .select_related("training_certificate")
         }
         ctx["enrolments"] = enrolments
+        by_session = sessions_minutes_by_enrolment(plan=plan)
         for row in rows:
             enrolment = enrolments.get(row["resident_id"])
             if enrolment is None:
@@ -356,6 +369,17 @@ class HoursImport(PlanImportSpec):
                     _("This resident ID number is registered under the name “%(name)s”.")
                     % {"name": enrolment.trainee.name},
                 )
+            attended = by_session.get(enrolment.pk, {})
+            for mode, key in ((SessionMode.ONLINE, "hours_online"), (SessionMode.OFFLINE, "hours_offline")):
+                if row[key] * 60 < attended.get(mode, 0):
+                    errors.add(
+                        row.number,
+                        self.column(key),
+                        _(
+                            "The sessions attended already add up to %(n)s hours; correct the attendance instead."
+                        )
+                        % {"n": minutes_to_hours(attended[mode])},
+                    )
             if _enrolment_certified(enrolment) and _changes(enrolment, row):
                 errors.add(
                     row.number,
@@ -366,20 +390,24 @@ class HoursImport(PlanImportSpec):
     def write(self, rows: list[Row], ctx: dict[str, Any]) -> ImportResult:
         enrolments: dict[str, Enrolment] = ctx["enrolments"]
         changed = []
+        now = timezone.now()
         for row in rows:
             enrolment = enrolments[row["resident_id"]]
             if not _changes(enrolment, row):
                 continue
-            enrolment.hours_online = row["hours_online"]
-            enrolment.hours_offline = row["hours_offline"]
+            # Hours are derived from attendance: the totals in the file are kept as a
+            # ``total`` record per mode that makes up the difference to the sessions.
+            set_total_hours(
+                enrolment=enrolment,
+                totals={SessionMode.ONLINE: row["hours_online"], SessionMode.OFFLINE: row["hours_offline"]},
+                actor=ctx.get("actor"),
+                now=now,
+            )
             enrolment.completion_result = row["completion_result"]
             enrolment.completion_date = row["completion_date"]
             changed.append(enrolment)
-        Enrolment.objects.bulk_update(
-            changed,
-            ["hours_online", "hours_offline", "completion_result", "completion_date"],
-            batch_size=1000,
-        )
+        refresh_hours(enrolment_ids=[e.pk for e in changed])
+        Enrolment.objects.bulk_update(changed, ["completion_result", "completion_date"], batch_size=1000)
         return ImportResult(updated=len(changed), unchanged=len(rows) - len(changed))
 
 
