@@ -18,6 +18,7 @@ from core.errors import ApplicationError, NotPermitted
 from core.xlsx_import import (
     ChoiceColumn,
     DateColumn,
+    DateTimeColumn,
     DecimalColumn,
     ErrorList,
     ImportResult,
@@ -27,13 +28,23 @@ from core.xlsx_import import (
     ResidentIdColumn,
     Row,
     TextColumn,
+    TimeColumn,
 )
 from institutions.models import PlanStatus, TrainingPlan
 from institutions.services import is_institution_staff_of
 from reference.models import City
-from trainees.models import CompletionResult, Enrolment, SessionMode, Trainee, TraineeCategory
+from trainees.models import (
+    Attendance,
+    AttendanceSource,
+    ClassSession,
+    CompletionResult,
+    Enrolment,
+    SessionMode,
+    Trainee,
+    TraineeCategory,
+)
 from trainees.selectors import sessions_minutes_by_enrolment
-from trainees.services import minutes_to_hours, refresh_hours, set_total_hours
+from trainees.services import attendance_minutes, minutes_to_hours, refresh_hours, set_total_hours
 
 CHUNK = 2000
 
@@ -425,3 +436,175 @@ def _changes(enrolment: Enrolment, row: Row) -> bool:
         or enrolment.completion_result != row["completion_result"]
         or enrolment.completion_date != row["completion_date"]
     )
+
+
+class AttendanceImport(PlanImportSpec):
+    """考勤/学习记录: attendance of a class's sessions, from an online platform's learning log
+    (Excel or CSV) or a sign-in sheet typed into the template.
+
+    Each row is one trainee at one session, the session named by its date and start time.
+    Minutes are taken from the file, or from sign-in and sign-out within the session's times.
+    A row already recorded with the same values changes nothing; different values are
+    recorded as a correction of the record (the original is kept), so importing a corrected
+    log again is safe. Rows of online sessions are recorded with the source 平台, rows of
+    offline sessions with 导入.
+    """
+
+    slug = "attendance"
+    title = gettext_lazy("Attendance and learning log")
+    natural_key = ("resident_id", "session_date", "session_start")
+    accepts_csv = True
+    # A large online class's log: 1,000 trainees x 200 sessions.
+    max_rows = 250_000
+    max_bytes = 40 * 1024 * 1024
+    header_aliases = {
+        "resident_id": ("身份证号码", "身份证号", "公民身份号码", "证件号码"),
+        "name": ("姓名", "学员姓名"),
+        "session_date": ("课次日期", "日期", "上课日期"),
+        "session_start": ("开始时间", "课次开始时间"),
+        "signed_in_at": ("签到时间", "登录时间", "进入时间"),
+        "signed_out_at": ("签退时间", "退出时间", "离开时间"),
+        "minutes": ("学习时长（分钟）", "学习时长(分钟)", "时长（分钟）", "出勤分钟"),
+    }
+    notes = (
+        gettext_lazy("One row per trainee per session. Add the class's sessions first (课次)."),
+        gettext_lazy("A session is named by its date and start time, e.g. 2024-03-01 and 09:00."),
+        gettext_lazy("Give the minutes attended, or the sign-in and sign-out times (or both)."),
+        gettext_lazy(
+            "The online platform's export may be saved as CSV (UTF-8 or GBK) with the same headers."
+        ),
+    )
+    columns = (
+        ResidentIdColumn("resident_id", _field("resident_id").verbose_name),
+        TextColumn("name", _field("name").verbose_name, max_length=50, required=False),
+        DateColumn("session_date", gettext_lazy("session date")),
+        TimeColumn("session_start", gettext_lazy("session start time")),
+        DateTimeColumn("signed_in_at", gettext_lazy("signed in at"), required=False),
+        DateTimeColumn("signed_out_at", gettext_lazy("signed out at"), required=False),
+        IntegerColumn(
+            "minutes", gettext_lazy("minutes attended"), min_value=0, max_value=1440, required=False
+        ),
+    )
+
+    def check_row(self, row: Row, ctx: dict[str, Any], errors: ErrorList) -> None:
+        signed_in, signed_out = row["signed_in_at"], row["signed_out_at"]
+        if signed_in is not None and signed_out is not None and signed_out < signed_in:
+            errors.add(row.number, self.column("signed_out_at"), _("Before the sign-in time."))
+        if row["minutes"] is None and (signed_in is None or signed_out is None):
+            errors.add(
+                row.number,
+                self.column("minutes"),
+                _("Give the minutes attended, or both the sign-in and sign-out times."),
+            )
+
+    def check_all(self, rows: list[Row], ctx: dict[str, Any], errors: ErrorList) -> None:
+        plan: TrainingPlan = ctx["plan"]
+        # Lock the class's enrolments (in id order, as every attendance write does one by
+        # one): a clerk recording attendance by hand waits for the import, and the import
+        # compares against what is committed.
+        enrolments = {
+            e.trainee.resident_id: e
+            for e in Enrolment.objects.select_for_update(of=("self",))
+            .filter(plan=plan)
+            .select_related("trainee")
+            .order_by("pk")
+        }
+        certified = set(
+            Enrolment.objects.filter(plan=plan, training_certificate__isnull=False).values_list(
+                "pk", flat=True
+            )
+        )
+        sessions = {(s.date, s.starts_at): s for s in ClassSession.objects.filter(plan=plan)}
+        current = {
+            (a.enrolment_id, a.session_id): a
+            for a in Attendance.objects.current()
+            .filter(enrolment__plan=plan, session__isnull=False)
+            .only("id", "enrolment_id", "session_id", "minutes", "signed_in_at", "signed_out_at")
+        }
+        id_col, name_col = self.column("resident_id"), self.column("name")
+        date_col, minutes_col = self.column("session_date"), self.column("minutes")
+        planned: list[tuple[Row, Enrolment, ClassSession, int, Attendance | None]] = []
+        for row in rows:
+            enrolment = enrolments.get(row["resident_id"])
+            session = sessions.get((row["session_date"], row["session_start"]))
+            if enrolment is None:
+                errors.add(row.number, id_col, _("Not enrolled in this class."))
+            elif row["name"] and row["name"] != enrolment.trainee.name:
+                errors.add(
+                    row.number,
+                    name_col,
+                    _("This resident ID number is registered under the name “%(name)s”.")
+                    % {"name": enrolment.trainee.name},
+                )
+                enrolment = None
+            if session is None:
+                errors.add(
+                    row.number,
+                    date_col,
+                    _("The class has no session on %(date)s at %(time)s: add the session first.")
+                    % {"date": row["session_date"], "time": row["session_start"].strftime("%H:%M")},
+                )
+            if enrolment is None or session is None:
+                continue
+            minutes = row["minutes"]
+            if minutes is None:
+                minutes = attendance_minutes(
+                    session=session, signed_in_at=row["signed_in_at"], signed_out_at=row["signed_out_at"]
+                )
+            if minutes > session.minutes:
+                errors.add(
+                    row.number,
+                    minutes_col,
+                    _("More than the session's %(n)d minutes.") % {"n": session.minutes},
+                )
+                continue
+            existing = current.get((enrolment.pk, session.pk))
+            if existing is not None and (
+                existing.minutes,
+                existing.signed_in_at,
+                existing.signed_out_at,
+            ) == (minutes, row["signed_in_at"], row["signed_out_at"]):
+                continue  # recorded already, as it stands: nothing to do
+            if enrolment.pk in certified:
+                errors.add(
+                    row.number,
+                    "",
+                    _("A training certificate has been issued; the enrolment can no longer change."),
+                )
+                continue
+            planned.append((row, enrolment, session, minutes, existing))
+        ctx["planned"] = planned
+
+    def write(self, rows: list[Row], ctx: dict[str, Any]) -> ImportResult:
+        now = timezone.now()
+        actor = ctx.get("actor")
+        records = []
+        created = updated = 0
+        for row, enrolment, session, minutes, existing in ctx["planned"]:
+            records.append(
+                Attendance(
+                    enrolment_id=enrolment.pk,
+                    session_id=session.pk,
+                    mode=session.mode,
+                    signed_in_at=row["signed_in_at"],
+                    signed_out_at=row["signed_out_at"],
+                    minutes=minutes,
+                    source=AttendanceSource.PLATFORM
+                    if session.mode == SessionMode.ONLINE
+                    else AttendanceSource.IMPORT,
+                    operator=actor,
+                    recorded_at=now,
+                    corrects_id=existing.pk if existing is not None else None,
+                    reason=_("Corrected by a later import of the attendance file.") if existing else "",
+                )
+            )
+            if existing is None:
+                created += 1
+            else:
+                updated += 1
+        # Cells were checked by the columns and the rows against the class above; the
+        # database's constraints still hold the rest (one original per session, one
+        # correction per record).
+        Attendance.objects.bulk_create(records, batch_size=5000)
+        refresh_hours(enrolment_ids={r.enrolment_id for r in records})
+        return ImportResult(created=created, updated=updated, unchanged=len(rows) - created - updated)
