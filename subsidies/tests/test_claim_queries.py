@@ -13,8 +13,9 @@ from subsidies.tests.helpers import freeze, occupation
 
 pytestmark = pytest.mark.django_db
 
-# 16 for the rules, the claim and its event; 2 more for the trainee's message (站内信).
-MAX_QUERIES_PER_SUBMISSION = 18
+# 16 for the rules, the claim and its event; 2 more for the trainee's message (站内信); 2 more
+# for the city's measure in force and the trainee's uploaded documents.
+MAX_QUERIES_PER_SUBMISSION = 20
 LEVELS = [Level.JUNIOR, Level.INTERMEDIATE, Level.SENIOR]
 
 
