@@ -15,7 +15,7 @@ from core.api_reference import (
 )
 from institutions.api import PlanViewSet, PublicPlanViewSet
 from reports.api import ReportJobViewSet
-from subsidies.api import ClaimViewSet
+from subsidies.api import ClaimDocumentViewSet, ClaimViewSet
 from trainees.api import EnrolmentViewSet, TraineeViewSet
 
 router = SimpleRouter()
@@ -27,6 +27,7 @@ router.register("training-certificates", TrainingCertificateViewSet, basename="t
 router.register("level-assessments", LevelAssessmentViewSet, basename="level-assessment")
 router.register("level-certificates", LevelCertificateViewSet, basename="level-certificate")
 router.register("claims", ClaimViewSet, basename="claim")
+router.register("claim-documents", ClaimDocumentViewSet, basename="claim-document")
 router.register("reports", ReportJobViewSet, basename="report")
 router.register("reference/cities", CityViewSet, basename="city")
 router.register("reference/bureaus", BureauViewSet, basename="bureau")

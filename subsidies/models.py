@@ -473,7 +473,8 @@ class SubsidyClaim(models.Model):
         if self.standard_amount is None or self.share_percent is None:
             return ""
         share = f"{self.share_percent.normalize():f}"
-        return f"{self.standard_amount} × {share}% + {self.uplift_amount or 0} = {self.amount}"
+        uplift = "0.00" if self.uplift_amount is None else f"{self.uplift_amount:.2f}"
+        return f"{self.standard_amount:.2f} × {share}% + {uplift} = {self.amount:.2f}"
 
 
 class AppendOnlyQuerySet(models.QuerySet):
