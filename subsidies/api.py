@@ -30,6 +30,7 @@ from reference.models import Bureau, Level
 from subsidies import services
 from subsidies.models import ClaimBasis, ClaimDocument, ClaimEvent, ClaimStatus, DocumentKind, SubsidyClaim
 from subsidies.selectors import claim_documents_visible_to, claim_events, claims_visible_to
+from subsidies.views import document_response
 
 # -- serializers ------------------------------------------------------------------------------
 
@@ -430,16 +431,3 @@ class ClaimDocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Api
     @action(detail=True, methods=["get"])
     def file(self, request, pk=None):
         return document_response(self.get_object())
-
-
-def document_response(document):
-    """The file, as an attachment, typed by what was checked at upload (never by its name)."""
-    from django.http import FileResponse
-
-    handle = document.file.open("rb")
-    response = FileResponse(
-        handle, as_attachment=False, filename=document.original_name, content_type=document.content_type
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
