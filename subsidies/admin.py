@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -249,13 +250,13 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("supporting documents"))
     def documents_list(self, obj):
-        documents = (
-            claim_documents_visible_to(self._request_user).filter(claim=obj) if self._request_user else []
-        )
+        # Listed to whoever sees the claim; the files open only for the claim's bureau
+        # (``document_view``).
+        documents = list(obj.documents.all())
         if not documents:
             return gettext("No documents attached.")
         return format_html_join(
-            format_html("<br>"),
+            mark_safe("<br>"),
             '<a href="{}" target="_blank" class="claim-document">{}: {}</a> ({} KB)',
             (
                 (
