@@ -1,0 +1,119 @@
+"""The institution's attendance pages and the evaluation averages in the admin."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from institutions.tests.factories import TrainingPlanFactory
+from trainees.models import Attendance, ClassEvaluation, Enrolment
+from trainees.services import attendance_record, evaluation_submit, session_create
+from trainees.tests.factories import EnrolmentFactory, TraineeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plan(institution, evaluator):
+    return TrainingPlanFactory(
+        institution=institution, evaluator=evaluator, hours_online=Decimal("1"), hours_offline=Decimal("0")
+    )
+
+
+@pytest.fixture
+def session(plan, institution_staff):
+    return session_create(
+        plan=plan,
+        date=datetime.date(2024, 1, 10),
+        starts_at=datetime.time(9),
+        ends_at=datetime.time(10),
+        mode="online",
+        topic="导论",
+        venue="平台",
+        actor=institution_staff,
+    )
+
+
+@pytest.fixture
+def enrolment(plan, trainee):
+    return EnrolmentFactory(
+        plan=plan,
+        trainee=trainee,
+        hours_online=0,
+        hours_offline=0,
+        completion_result="pending",
+        completion_date=None,
+    )
+
+
+def test_a_clerk_imports_a_learning_log_from_the_admin_and_the_hours_change(
+    client_of, institution_staff, plan, session, enrolment, trainee
+):
+    client = client_of(institution_staff)
+    listing = client.get(
+        reverse("admin:trainees_attendance_changelist") + f"?enrolment__plan__id__exact={plan.pk}"
+    )
+    import_url = reverse("admin:trainees_attendance_import", args=[plan.pk])
+    assert import_url in listing.content.decode()
+    csv = f"身份证号码,姓名,课次日期,开始时间,学习时长（分钟）\r\n{trainee.resident_id},{trainee.name},2024-01-10,09:00,60\r\n"
+    response = client.post(import_url, {"file": SimpleUploadedFile("log.csv", csv.encode("utf-8-sig"))})
+    assert response.status_code == 200, response.content.decode()[:3000]
+    assert Enrolment.objects.get(pk=enrolment.pk).hours_online == Decimal("1.0")
+    bad = client.post(import_url, {"file": SimpleUploadedFile("log.csv", csv.replace("60", "600").encode())})
+    assert bad.status_code == 400 and "import-errors" in bad.content.decode()
+
+
+def test_another_institution_cannot_import_into_the_class(client_of, other_institution, plan):
+    stranger = UserFactory(role="institution", institution=other_institution)
+    assert (
+        client_of(stranger).get(reverse("admin:trainees_attendance_import", args=[plan.pk])).status_code
+        == 404
+    )
+
+
+def test_a_correction_from_the_admin_keeps_the_original(client_of, institution_staff, session, enrolment):
+    record = attendance_record(enrolment=enrolment, session=session, minutes=30, actor=institution_staff)
+    client = client_of(institution_staff)
+    page = client.get(reverse("admin:trainees_attendance_change", args=[record.pk])).content.decode()
+    correct_url = reverse("admin:trainees_attendance_correct", args=[record.pk])
+    assert correct_url in page
+    refused = client.post(correct_url, {"minutes": "60", "reason": ""})
+    assert refused.status_code == 200 and Attendance.objects.count() == 1
+    response = client.post(correct_url, {"minutes": "60", "reason": "补录签退"})
+    assert response.status_code == 302
+    correction = Attendance.objects.get(corrects=record)
+    assert (correction.minutes, correction.reason, Attendance.objects.get(pk=record.pk).minutes) == (
+        60,
+        "补录签退",
+        30,
+    )
+    history = client.get(reverse("admin:trainees_attendance_change", args=[correction.pk])).content.decode()
+    assert "补录签退" in history
+    assert client.post(reverse("admin:trainees_attendance_change", args=[record.pk]), {}).status_code == 403
+
+
+def test_the_bureau_sees_evaluation_averages_on_the_institution_page_and_the_list(
+    client_of, hangzhou_reviewer, institution, plan, institution_staff
+):
+    for scores in ((5, 4, 3), (3, 4, 5)):
+        user = UserFactory(role="trainee")
+        enrolment = EnrolmentFactory(plan=plan, trainee=TraineeFactory(user=user))
+        evaluation_submit(
+            enrolment=enrolment,
+            content=scores[0],
+            teaching=scores[1],
+            organisation=scores[2],
+            comment="好",
+            actor=user,
+        )
+    assert ClassEvaluation.objects.count() == 2
+    client = client_of(hangzhou_reviewer)
+    page = client.get(
+        reverse("admin:institutions_traininginstitution_change", args=[institution.pk])
+    ).content.decode()
+    assert 'id="evaluation-panel"' in page and plan.title in page and "4.00" in page
+    listing = client.get(reverse("admin:trainees_classevaluation_changelist")).content.decode()
+    assert "4.00" in listing and plan.title in listing
