@@ -47,6 +47,7 @@ from institutions.models import (
 from institutions.services import plan_accept, plan_create, plan_file, plan_return
 from reference.models import Bureau, City, Direction, Level, Occupation
 from reference.services import reference_load
+from subsidies.demo import load_demo_training_record
 from subsidies.models import POLICY_START, ClaimStatus, SubsidyClaim, SubsidyStandard
 from subsidies.services import (
     claim_approve,
@@ -248,6 +249,7 @@ class _Demo:
             self.claim(spec)
         self.imported_subsidies(specs)
         self.suspend_an_institution()
+        load_demo_training_record(today=self.today, users=self.users)
 
     def standards(self) -> None:
         for occupation in Occupation.objects.all():
