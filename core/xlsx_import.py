@@ -282,6 +282,11 @@ class DateColumn(Column):
             return value
         if isinstance(value, str):
             text = value.strip()
+            if len(text) == 10 and text[4] == "-":
+                try:  # the common case, in C: a long log repeats it on every row
+                    return datetime.date.fromisoformat(text)
+                except ValueError:
+                    pass
             for fmt in _DATE_FORMATS:
                 try:
                     return datetime.datetime.strptime(text, fmt).date()
@@ -311,6 +316,11 @@ class TimeColumn(Column):
             return value
         if isinstance(value, str):
             text = value.strip().replace("：", ":")
+            if len(text) == 5 and text[2] == ":":
+                try:  # the common case, in C
+                    return datetime.time.fromisoformat(text)
+                except ValueError:
+                    pass
             for fmt in _TIME_FORMATS:
                 try:
                     return datetime.datetime.strptime(text, fmt).time()
@@ -347,7 +357,12 @@ class DateTimeColumn(Column):
         elif isinstance(value, str):
             text = value.strip()
             moment = None
-            for fmt in _DATETIME_FORMATS:
+            if len(text) == 19 and text[4] == "-" and text[10] in " T":
+                try:  # the common case, in C
+                    moment = datetime.datetime.fromisoformat(text)
+                except ValueError:
+                    moment = None
+            for fmt in () if moment is not None else _DATETIME_FORMATS:
                 try:
                     moment = datetime.datetime.strptime(text, fmt)
                     break

@@ -487,6 +487,12 @@ class AttendanceImport(PlanImportSpec):
     )
 
     def check_row(self, row: Row, ctx: dict[str, Any], errors: ErrorList) -> None:
+        # A log repeats each name, date and start time thousands of times: keep one copy of
+        # each (a 200,000-row file must stay under 300 MB).
+        shared = ctx.setdefault("shared_values", {})
+        values = row.values
+        for key in ("name", "session_date", "session_start"):
+            values[key] = shared.setdefault(values[key], values[key])
         signed_in, signed_out = row["signed_in_at"], row["signed_out_at"]
         if signed_in is not None and signed_out is not None and signed_out < signed_in:
             errors.add(row.number, self.column("signed_out_at"), _("Before the sign-in time."))
@@ -515,15 +521,17 @@ class AttendanceImport(PlanImportSpec):
             )
         )
         sessions = {(s.date, s.starts_at): s for s in ClassSession.objects.filter(plan=plan)}
+        # Tuples, not model instances: a re-imported log of 200,000 rows has as many.
         current = {
-            (a.enrolment_id, a.session_id): a
-            for a in Attendance.objects.current()
+            (enrolment_id, session_id): (pk, minutes, signed_in, signed_out)
+            for pk, enrolment_id, session_id, minutes, signed_in, signed_out in Attendance.objects.current()
             .filter(enrolment__plan=plan, session__isnull=False)
-            .only("id", "enrolment_id", "session_id", "minutes", "signed_in_at", "signed_out_at")
+            .values_list("id", "enrolment_id", "session_id", "minutes", "signed_in_at", "signed_out_at")
+            .iterator(chunk_size=5000)
         }
         id_col, name_col = self.column("resident_id"), self.column("name")
         date_col, minutes_col = self.column("session_date"), self.column("minutes")
-        planned: list[tuple[Row, Enrolment, ClassSession, int, Attendance | None]] = []
+        planned: list[tuple[Row, int, ClassSession, int, int | None]] = []
         for row in rows:
             enrolment = enrolments.get(row["resident_id"])
             session = sessions.get((row["session_date"], row["session_start"]))
@@ -559,11 +567,7 @@ class AttendanceImport(PlanImportSpec):
                 )
                 continue
             existing = current.get((enrolment.pk, session.pk))
-            if existing is not None and (
-                existing.minutes,
-                existing.signed_in_at,
-                existing.signed_out_at,
-            ) == (minutes, row["signed_in_at"], row["signed_out_at"]):
+            if existing is not None and existing[1:] == (minutes, row["signed_in_at"], row["signed_out_at"]):
                 continue  # recorded already, as it stands: nothing to do
             if enrolment.pk in certified:
                 errors.add(
@@ -572,39 +576,45 @@ class AttendanceImport(PlanImportSpec):
                     _("A training certificate has been issued; the enrolment can no longer change."),
                 )
                 continue
-            planned.append((row, enrolment, session, minutes, existing))
+            planned.append(
+                (row, enrolment.pk, session, minutes, existing[0] if existing is not None else None)
+            )
         ctx["planned"] = planned
 
     def write(self, rows: list[Row], ctx: dict[str, Any]) -> ImportResult:
         now = timezone.now()
-        actor = ctx.get("actor")
-        records = []
-        created = updated = 0
-        for row, enrolment, session, minutes, existing in ctx["planned"]:
-            records.append(
-                Attendance(
-                    enrolment_id=enrolment.pk,
-                    session_id=session.pk,
-                    mode=session.mode,
-                    signed_in_at=row["signed_in_at"],
-                    signed_out_at=row["signed_out_at"],
-                    minutes=minutes,
-                    source=AttendanceSource.PLATFORM
-                    if session.mode == SessionMode.ONLINE
-                    else AttendanceSource.IMPORT,
-                    operator=actor,
-                    recorded_at=now,
-                    corrects_id=existing.pk if existing is not None else None,
-                    reason=_("Corrected by a later import of the attendance file.") if existing else "",
+        actor_id = getattr(ctx.get("actor"), "pk", None)
+        reason = _("Corrected by a later import of the attendance file.")
+        planned = ctx.pop("planned")
+        created = sum(1 for item in planned if item[4] is None)
+        updated = len(planned) - created
+        touched: set[int] = set()
+        # Built and written a chunk at a time: 200,000 model instances at once would cost
+        # hundreds of megabytes (bench/attendance.py).
+        for start in range(0, len(planned), 5000):
+            chunk = []
+            for row, enrolment_id, session, minutes, existing_id in planned[start : start + 5000]:
+                touched.add(enrolment_id)
+                chunk.append(
+                    Attendance(
+                        enrolment_id=enrolment_id,
+                        session_id=session.pk,
+                        mode=session.mode,
+                        signed_in_at=row["signed_in_at"],
+                        signed_out_at=row["signed_out_at"],
+                        minutes=minutes,
+                        source=AttendanceSource.PLATFORM
+                        if session.mode == SessionMode.ONLINE
+                        else AttendanceSource.IMPORT,
+                        operator_id=actor_id,
+                        recorded_at=now,
+                        corrects_id=existing_id,
+                        reason=reason if existing_id else "",
+                    )
                 )
-            )
-            if existing is None:
-                created += 1
-            else:
-                updated += 1
-        # Cells were checked by the columns and the rows against the class above; the
-        # database's constraints still hold the rest (one original per session, one
-        # correction per record).
-        Attendance.objects.bulk_create(records, batch_size=5000)
-        refresh_hours(enrolment_ids={r.enrolment_id for r in records})
+            # Cells were checked by the columns and the rows against the class above; the
+            # database's constraints still hold the rest (one original per session, one
+            # correction per record).
+            Attendance.objects.bulk_create(chunk, batch_size=1000)
+        refresh_hours(enrolment_ids=touched)
         return ImportResult(created=created, updated=updated, unchanged=len(rows) - created - updated)
