@@ -684,13 +684,24 @@ def parse_upload(spec: ImportSpec, upload, ctx: dict[str, Any]) -> tuple[list[Ro
     the same row and column errors, whichever the format."""
     data = _read_limited(spec, upload)
     if spec.accepts_csv and _is_csv(upload, data):
-        return parse_csv(spec, data, ctx)
+        text = _decode_csv(data)
+        del data  # a long log: keep one copy of it in memory, not two
+        return _parse_csv_text(spec, text, ctx)
     return parse_workbook(spec, data, ctx)
+
+
+_NOT_CSV = gettext_lazy("The file is not a CSV text file in UTF-8 or GBK.")
 
 
 def _decode_csv(data: bytes) -> str:
     """UTF-8 (with or without the BOM Excel writes), else GB18030: what Chinese Excel saves
-    as "CSV" by default."""
+    as "CSV" by default. Binary content (a renamed workbook or image) is refused."""
+    if b"\x00" in data[:4096]:
+        raise ImportRejected(
+            "not_a_csv",
+            _("The file is not a CSV text file in UTF-8 or GBK. Save it again as “CSV UTF-8”."),
+            [RowError(0, "", str(_NOT_CSV))],
+        )
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(encoding)
@@ -699,25 +710,32 @@ def _decode_csv(data: bytes) -> str:
     raise ImportRejected(
         "not_a_csv",
         _("The file is not a CSV text file in UTF-8 or GBK. Save it again as “CSV UTF-8”."),
-        [RowError(0, "", _("The file is not a CSV text file in UTF-8 or GBK."))],
+        [RowError(0, "", str(_NOT_CSV))],
     )
+
+
+def _lines(text: str):
+    """The text's lines, ends kept, one at a time (no copy of the whole text)."""
+    start, length = 0, len(text)
+    while start < length:
+        end = text.find("\n", start)
+        if end == -1:
+            yield text[start:]
+            return
+        yield text[start : end + 1]
+        start = end + 1
 
 
 def parse_csv(spec: ImportSpec, upload, ctx: dict[str, Any]) -> tuple[list[Row], ErrorList]:
     """Check size and encoding, match the header row, parse every cell. No database writes."""
+    return _parse_csv_text(spec, _decode_csv(_read_limited(spec, upload)), ctx)
+
+
+def _parse_csv_text(spec: ImportSpec, text: str, ctx: dict[str, Any]) -> tuple[list[Row], ErrorList]:
     import csv
 
-    data = _read_limited(spec, upload)
-    if b"\x00" in data[:4096]:
-        raise ImportRejected(
-            "not_a_csv",
-            _("The file is not a CSV text file in UTF-8 or GBK. Save it again as “CSV UTF-8”."),
-            [RowError(0, "", _("The file is not a CSV text file in UTF-8 or GBK."))],
-        )
-    text = _decode_csv(data)
-    del data
     try:
-        reader = csv.reader(io.StringIO(text, newline=""))
+        reader = csv.reader(_lines(text))
         header = next(reader, None)
         if header is None:
             raise ImportRejected(
