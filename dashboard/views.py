@@ -21,6 +21,7 @@ from dashboard.selectors import (
     engineer_figures,
     province_engineer_count,
 )
+from trainees.selectors import enrolments_visible_to, evaluation_averages
 
 
 def _months_between(first: datetime.date, last: datetime.date) -> int:
@@ -114,4 +115,8 @@ def progress(request):
         context["share_of_province"] = (
             round(100 * engineers.engineers / province_engineers, 1) if province_engineers else 0
         )
+    # 评教: the averages per institution of the classes the user oversees.
+    context["evaluation_rows"] = evaluation_averages(
+        enrolments=enrolments_visible_to(request.user), by="institution"
+    )
     return TemplateResponse(request, "dashboard/progress.html", context)
