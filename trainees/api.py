@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -78,7 +78,7 @@ class AttendanceSerializer(serializers.ModelSerializer):
 class EvaluationInputSerializer(serializers.Serializer):
     content = serializers.IntegerField(min_value=1, max_value=5, label=gettext_lazy("content"))
     teaching = serializers.IntegerField(min_value=1, max_value=5, label=gettext_lazy("teaching"))
-    organisation = serializers.IntegerField(min_value=1, max_value=5, label=gettext_lazy("organisation"))
+    organisation = serializers.IntegerField(min_value=1, max_value=5, label=pgettext_lazy("evaluation", "organisation"))
     comment = serializers.CharField(
         max_length=1000, required=False, allow_blank=True, default="", label=gettext_lazy("comment")
     )

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.identity import mask_account_number, mask_resident_id, normalize_resident_id, validate_resident_id
 from institutions.models import TrainingPlan
@@ -346,7 +347,7 @@ class ClassEvaluation(models.Model):
     )
     content = models.PositiveSmallIntegerField(_("content"))
     teaching = models.PositiveSmallIntegerField(_("teaching"))
-    organisation = models.PositiveSmallIntegerField(_("organisation"))
+    organisation = models.PositiveSmallIntegerField(pgettext_lazy("evaluation", "organisation"))
     comment = models.TextField(_("comment"), blank=True, max_length=1000)
     submitted_at = models.DateTimeField(_("submitted at"))
 
