@@ -139,13 +139,29 @@ def _clear_append_only_claim_events_on_sqlite(transactional_db):
 
     if connection.vendor != "sqlite":
         return
-    guards = importlib.import_module("subsidies.migrations.0002_database_guards")
-    recreate = [sql for sql in guards.SQLITE_FORWARD if "subsidies_claimevent_no_delete" in sql]
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TRIGGER IF EXISTS subsidies_claimevent_no_delete")
-        cursor.execute("DELETE FROM subsidies_claimevent")
-        for sql in recreate:
-            cursor.execute(sql)
+    # The append-only tables: claim events, and attendance (``trainees`` migration 0005).
+    for module, table, trigger in (
+        (
+            "subsidies.migrations.0002_database_guards",
+            "subsidies_claimevent",
+            "subsidies_claimevent_no_delete",
+        ),
+        (
+            "trainees.migrations.0005_attendance_guards_and_opening_totals",
+            "trainees_attendance",
+            "trainees_attendance_no_delete",
+        ),
+    ):
+        guards = importlib.import_module(module)
+        recreate = [sql for sql in guards.SQLITE_FORWARD if trigger in sql]
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+            # Corrections point at the records they correct: they go first.
+            if table == "trainees_attendance":
+                cursor.execute("DELETE FROM trainees_attendance WHERE corrects_id IS NOT NULL")
+            cursor.execute(f"DELETE FROM {table}")
+            for sql in recreate:
+                cursor.execute(sql)
 
 
 @pytest.fixture
