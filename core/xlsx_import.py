@@ -34,7 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -350,8 +350,6 @@ class DateTimeColumn(Column):
         return None
 
     def convert(self, value: Any) -> datetime.datetime:
-        from django.utils import timezone
-
         if isinstance(value, datetime.datetime):
             moment = value
         elif isinstance(value, str):
@@ -377,8 +375,9 @@ class DateTimeColumn(Column):
             raise CellError(
                 _("Expected a date and time such as 2024-03-01 09:00:05, got “%(value)s”.") % {"value": value}
             )
-        if timezone.is_naive(moment):
-            moment = timezone.make_aware(moment, timezone.get_current_timezone())
+        if moment.utcoffset() is None:
+            # The settings' zone (Asia/Shanghai), looked up once: a log has a time on every row.
+            moment = moment.replace(tzinfo=timezone.get_default_timezone())
         return moment
 
     def describe(self) -> str:

@@ -78,7 +78,9 @@ class AttendanceSerializer(serializers.ModelSerializer):
 class EvaluationInputSerializer(serializers.Serializer):
     content = serializers.IntegerField(min_value=1, max_value=5, label=gettext_lazy("content"))
     teaching = serializers.IntegerField(min_value=1, max_value=5, label=gettext_lazy("teaching"))
-    organisation = serializers.IntegerField(min_value=1, max_value=5, label=pgettext_lazy("evaluation", "organisation"))
+    organisation = serializers.IntegerField(
+        min_value=1, max_value=5, label=pgettext_lazy("evaluation", "organisation")
+    )
     comment = serializers.CharField(
         max_length=1000, required=False, allow_blank=True, default="", label=gettext_lazy("comment")
     )

@@ -215,9 +215,9 @@ class ClassSession(models.Model):
 
     @property
     def minutes(self) -> int:
-        start = self.starts_at.hour * 60 + self.starts_at.minute
-        end = self.ends_at.hour * 60 + self.ends_at.minute
-        return end - start
+        return (self.ends_at.hour * 60 + self.ends_at.minute) - (
+            self.starts_at.hour * 60 + self.starts_at.minute
+        )
 
 
 class AttendanceSource(models.TextChoices):

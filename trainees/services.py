@@ -422,11 +422,23 @@ def attendance_minutes(
     """Minutes attended from sign-in and sign-out, counted only within the session's times."""
     if signed_in_at is None or signed_out_at is None:
         return None
-    tz = timezone.get_current_timezone()
-    start = timezone.make_aware(datetime.datetime.combine(session.date, session.starts_at), tz)
-    end = timezone.make_aware(datetime.datetime.combine(session.date, session.ends_at), tz)
+    start, end = session_bounds(session)
     inside = min(end, signed_out_at) - max(start, signed_in_at)
     return max(0, int(inside.total_seconds() // 60))
+
+
+def session_bounds(session: ClassSession) -> tuple[datetime.datetime, datetime.datetime]:
+    """When the session starts and ends, in Zhejiang time (the settings' zone). Cached on the
+    instance: an import asks once per row."""
+    bounds = getattr(session, "_bounds", None)
+    if bounds is None:
+        tz = timezone.get_default_timezone()
+        bounds = (
+            datetime.datetime.combine(session.date, session.starts_at, tzinfo=tz),
+            datetime.datetime.combine(session.date, session.ends_at, tzinfo=tz),
+        )
+        session._bounds = bounds
+    return bounds
 
 
 def _check_attendance_values(
