@@ -508,17 +508,15 @@ class AttendanceAdmin(
     """Attendance, every record kept: the list shows originals and corrections; a record's page
     shows its whole chain and, for the institution, a correction form."""
 
+    # The class is the filter on the right; the session names its date, time and topic.
     list_display = (
         "trainee_name",
-        "plan_title",
-        "session",
-        "mode",
+        "session_display",
         "minutes",
         "signed_in_at",
         "signed_out_at",
         "source",
         "operator",
-        "recorded_at",
         "standing",
     )
     list_filter = (
@@ -563,6 +561,11 @@ class AttendanceAdmin(
     @admin.display(description=_("class"))
     def plan_title(self, obj):
         return obj.enrolment.plan.title
+
+    @admin.display(description=_("class session"), ordering="session__date")
+    def session_display(self, obj):
+        # A total has no session: say what it is instead of a dash.
+        return str(obj.session) if obj.session_id else f"{obj.get_source_display()} · {obj.get_mode_display()}"
 
     @admin.display(description=_("record status"))
     def standing(self, obj):
