@@ -260,6 +260,9 @@ SPECTACULAR_SETTINGS = {
         "ReportKindEnum": "reports.models.ReportKind.choices",
         "ListingStatusEnum": "institutions.models.ListingStatus.choices",
         "BureauKindEnum": ["city", "province"],
+        "DocumentKindEnum": "subsidies.models.DocumentKind.choices",
+        "SessionModeEnum": "trainees.models.SessionMode.choices",
+        "AttendanceSourceEnum": "trainees.models.AttendanceSource.choices",
     },
 }
 # Failed API logins (POST /api/v1/auth/token/) allowed per username and address within the

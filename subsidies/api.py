@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -426,7 +427,10 @@ class ClaimDocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Api
         )
 
     @extend_schema(
-        summary="Download the document's file", responses={(200, "application/octet-stream"): bytes}
+        summary="Download the document's file",
+        responses={
+            (200, kind): OpenApiTypes.BINARY for kind in ("application/pdf", "image/jpeg", "image/png")
+        },
     )
     @action(detail=True, methods=["get"])
     def file(self, request, pk=None):
