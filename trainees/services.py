@@ -187,7 +187,10 @@ def enrolment_create(*, plan: TrainingPlan, trainee: Trainee, actor) -> Enrolmen
 
 
 def _lock_enrolment(enrolment: Enrolment) -> Enrolment:
-    return Enrolment.objects.select_for_update().select_related("plan").get(pk=enrolment.pk)
+    # The enrolment row only (``of``): the plan is read, not locked. An attendance import
+    # locks the plan and then the class's enrolments; locking the plan here too, in the
+    # same statement, could take the two in the other order and deadlock with it.
+    return Enrolment.objects.select_for_update(of=("self",)).select_related("plan").get(pk=enrolment.pk)
 
 
 def check_hours(plan: TrainingPlan, hours_online: Decimal, hours_offline: Decimal) -> None:
