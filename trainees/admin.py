@@ -259,13 +259,31 @@ class EnrolmentAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMix
             "plan",
             "hours_online",
             "hours_offline",
+            "attendance_link",
             "completion_result",
             "completion_date",
             "certificate",
         )
 
     def get_readonly_fields(self, request, obj=None):
-        return ("trainee", "plan", "certificate") if obj is not None else ()
+        return ("trainee", "plan", "attendance_link", "certificate") if obj is not None else ()
+
+    @admin.display(description=_("attendance records"))
+    def attendance_link(self, obj):
+        from django.urls import reverse
+
+        url = (
+            reverse("admin:trainees_attendance_changelist")
+            + f"?enrolment__id__exact={obj.pk}&standing=current"
+        )
+        return format_html(
+            '<a href="{}">{}</a> · {}',
+            url,
+            gettext("View the attendance record"),
+            gettext(
+                "The hours are derived from attendance; a total typed here is kept as a record of its own."
+            ),
+        )
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -329,9 +347,15 @@ def _plan_filter_id(request) -> int | None:
 
 
 class PlanImportLinkMixin:
-    """The learning-log import of one class, linked from a list filtered by that class."""
+    """An import into one class (``plan_import_spec``), linked from a list filtered by it."""
 
     change_list_template = "admin/excel_import_change_list.html"
+    plan_import_label = _("Import attendance or a learning log (Excel/CSV)")
+    plan_filter = "enrolment__plan__id__exact"
+
+    @staticmethod
+    def plan_import_spec():  # pragma: no cover - overridden
+        raise NotImplementedError
 
     def get_urls(self):
         from django.urls import path
@@ -359,18 +383,17 @@ class PlanImportLinkMixin:
         if request.user.role == Role.INSTITUTION and plan_id is not None:
             info = f"{self.opts.app_label}_{self.opts.model_name}"
             extra_context["import_url"] = reverse(f"admin:{info}_import", args=[plan_id])
-            extra_context["import_link_label"] = gettext("Import attendance or a learning log (Excel/CSV)")
+            extra_context["import_link_label"] = self.plan_import_label
         return super().changelist_view(request, extra_context)
 
     def attendance_template_view(self, request):
         from django.core.exceptions import PermissionDenied
 
         from core.xlsx_import import template_response
-        from trainees.imports import AttendanceImport
 
         if not self.has_view_permission(request):
             raise PermissionDenied
-        return template_response(AttendanceImport())
+        return template_response(self.plan_import_spec())
 
     def attendance_import_view(self, request, plan_id):
         from django.core.exceptions import PermissionDenied
@@ -379,7 +402,6 @@ class PlanImportLinkMixin:
 
         from core.xlsx_import import admin_import_view
         from institutions.services import is_institution_staff_of
-        from trainees.imports import AttendanceImport
 
         plan = plans_visible_to(request.user).filter(pk=plan_id).first()
         if plan is None:
@@ -390,10 +412,10 @@ class PlanImportLinkMixin:
         return admin_import_view(
             request,
             model_admin=self,
-            spec=AttendanceImport(),
+            spec=self.plan_import_spec(),
             ctx={"plan": plan, "actor": request.user},
             subject=str(plan),
-            back_url=reverse("admin:trainees_enrolment_changelist") + f"?plan__id__exact={plan.pk}",
+            back_url=reverse(f"admin:{info}_changelist") + f"?{self.plan_filter}={plan.pk}",
             template_url=reverse(f"admin:{info}_import_template"),
         )
 
@@ -403,6 +425,15 @@ class ClassSessionAdmin(
     PlanImportLinkMixin, ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin
 ):
     list_display = ("date", "starts_at", "ends_at", "mode", "topic", "venue", "plan", "attended")
+    plan_import_label = _("Import the class's sessions (Excel/CSV)")
+    plan_filter = "plan__id__exact"
+
+    @staticmethod
+    def plan_import_spec():
+        from trainees.imports import SessionImport
+
+        return SessionImport()
+
     list_filter = ("mode", ("plan", admin.RelatedOnlyFieldListFilter))
     search_fields = ("topic", "plan__title")
     list_select_related = ("plan", "plan__institution")
@@ -528,6 +559,13 @@ class AttendanceAdmin(
     search_fields = ("enrolment__trainee__name", "=enrolment__trainee__resident_id", "session__topic")
     list_select_related = ("enrolment__trainee", "enrolment__plan", "session", "operator")
     change_form_template = "admin/trainees/attendance/change_form.html"
+
+    @staticmethod
+    def plan_import_spec():
+        from trainees.imports import AttendanceImport
+
+        return AttendanceImport()
+
     readonly_fields = (
         "trainee_name",
         "plan_title",
@@ -565,7 +603,9 @@ class AttendanceAdmin(
     @admin.display(description=_("class session"), ordering="session__date")
     def session_display(self, obj):
         # A total has no session: say what it is instead of a dash.
-        return str(obj.session) if obj.session_id else f"{obj.get_source_display()} · {obj.get_mode_display()}"
+        return (
+            str(obj.session) if obj.session_id else f"{obj.get_source_display()} · {obj.get_mode_display()}"
+        )
 
     @admin.display(description=_("record status"))
     def standing(self, obj):

@@ -618,3 +618,90 @@ class AttendanceImport(PlanImportSpec):
             Attendance.objects.bulk_create(chunk, batch_size=1000)
         refresh_hours(enrolment_ids=touched)
         return ImportResult(created=created, updated=updated, unchanged=len(rows) - created - updated)
+
+
+class SessionImport(PlanImportSpec):
+    """课次: a class's timetable, one row per session (the institution's schedule, or the
+    online platform's course list). A session already there (same date and start) with the
+    same values changes nothing; one that differs is refused: sessions are on the record."""
+
+    slug = "sessions"
+    title = gettext_lazy("Class sessions")
+    natural_key = ("date", "starts_at")
+    accepts_csv = True
+    header_aliases = {
+        "date": ("日期", "上课日期", "课次日期"),
+        "starts_at": ("开始时间",),
+        "ends_at": ("结束时间",),
+        "mode": ("形式", "授课形式"),
+        "topic": ("主题", "课程内容"),
+        "venue": ("地点或平台", "上课地点", "平台"),
+    }
+    notes = (
+        gettext_lazy("One row per session, within the class's dates."),
+        gettext_lazy("Mode: 线上 or 线下. Place or platform: the classroom or the online platform's name."),
+    )
+    columns = (
+        DateColumn("date", ClassSession._meta.get_field("date").verbose_name),
+        TimeColumn("starts_at", ClassSession._meta.get_field("starts_at").verbose_name),
+        TimeColumn("ends_at", ClassSession._meta.get_field("ends_at").verbose_name),
+        ChoiceColumn(
+            "mode",
+            ClassSession._meta.get_field("mode").verbose_name,
+            choices=SessionMode.choices,
+            extra={"线上": SessionMode.ONLINE, "线下": SessionMode.OFFLINE, "在线": SessionMode.ONLINE},
+        ),
+        TextColumn("topic", ClassSession._meta.get_field("topic").verbose_name, max_length=200),
+        TextColumn("venue", ClassSession._meta.get_field("venue").verbose_name, max_length=200),
+    )
+
+    def check_row(self, row: Row, ctx: dict[str, Any], errors: ErrorList) -> None:
+        plan: TrainingPlan = ctx["plan"]
+        if row["ends_at"] <= row["starts_at"]:
+            errors.add(row.number, self.column("ends_at"), _("The session must end after it starts."))
+        if not (plan.start_date <= row["date"] <= plan.end_date):
+            errors.add(
+                row.number,
+                self.column("date"),
+                _("The session must fall within the class's dates (%(start)s to %(end)s).")
+                % {"start": plan.start_date, "end": plan.end_date},
+            )
+
+    def check_all(self, rows: list[Row], ctx: dict[str, Any], errors: ErrorList) -> None:
+        existing = {(s.date, s.starts_at): s for s in ClassSession.objects.filter(plan=ctx["plan"])}
+        ctx["existing"] = existing
+        for row in rows:
+            session = existing.get((row["date"], row["starts_at"]))
+            if session is not None and _session_values(session) != _row_values(row):
+                errors.add(
+                    row.number,
+                    self.column("starts_at"),
+                    _("The class already has a session starting at %(time)s on %(date)s.")
+                    % {"time": row["starts_at"].strftime("%H:%M"), "date": row["date"]},
+                )
+
+    def write(self, rows: list[Row], ctx: dict[str, Any]) -> ImportResult:
+        existing = ctx["existing"]
+        actor = ctx.get("actor")
+        new = [
+            ClassSession(
+                plan=ctx["plan"],
+                created_by=actor,
+                **dict(zip(_SESSION_FIELDS, _row_values(row), strict=True)),
+            )
+            for row in rows
+            if (row["date"], row["starts_at"]) not in existing
+        ]
+        ClassSession.objects.bulk_create(new, batch_size=1000)
+        return ImportResult(created=len(new), unchanged=len(rows) - len(new))
+
+
+_SESSION_FIELDS = ("date", "starts_at", "ends_at", "mode", "topic", "venue")
+
+
+def _row_values(row: Row) -> tuple:
+    return tuple(row[f] for f in _SESSION_FIELDS)
+
+
+def _session_values(session: ClassSession) -> tuple:
+    return tuple(getattr(session, f) for f in _SESSION_FIELDS)

@@ -117,3 +117,27 @@ def test_the_bureau_sees_evaluation_averages_on_the_institution_page_and_the_lis
     assert 'id="evaluation-panel"' in page and plan.title in page and "4.00" in page
     listing = client.get(reverse("admin:trainees_classevaluation_changelist")).content.decode()
     assert "4.00" in listing and plan.title in listing
+
+
+def test_a_clerk_imports_the_classs_sessions_and_a_changed_session_is_refused(
+    client_of, institution_staff, plan
+):
+    from trainees.models import ClassSession
+
+    client = client_of(institution_staff)
+    listing = client.get(reverse("admin:trainees_classsession_changelist") + f"?plan__id__exact={plan.pk}")
+    url = reverse("admin:trainees_classsession_import", args=[plan.pk])
+    assert url in listing.content.decode()
+    csv = "日期,开始时间,结束时间,形式,主题,地点或平台\r\n2024-01-15,09:00,12:00,线下,实训一,201教室\r\n2024-01-16,19:00,21:00,线上,直播一,学习平台\r\n"
+    assert client.post(url, {"file": SimpleUploadedFile("课次.csv", csv.encode())}).status_code == 200
+    assert ClassSession.objects.filter(plan=plan).count() == 2
+    again = client.post(url, {"file": SimpleUploadedFile("课次.csv", csv.encode())})
+    assert again.status_code == 200 and ClassSession.objects.filter(plan=plan).count() == 2
+    changed = csv.replace("实训一", "实训改") + "2024-05-01,09:00,08:00,线下,错,教室\r\n"
+    refused = client.post(url, {"file": SimpleUploadedFile("课次.csv", changed.encode())})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert (
+        page.count("<tr><td>") >= 3
+    )  # the changed session, the date outside the class, the end before the start
+    assert ClassSession.objects.get(plan=plan, date=datetime.date(2024, 1, 15)).topic == "实训一"
