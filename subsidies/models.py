@@ -189,7 +189,7 @@ class CityMeasure(models.Model):
         Occupation, verbose_name=_("occupations in short supply (紧缺职业)"), blank=True, related_name="+"
     )
     shortage_uplift_percent = models.DecimalField(
-        _("uplift for occupations in short supply (% of the standard)"),
+        _("uplift for occupations in short supply (percent of the standard)"),
         max_digits=5,
         decimal_places=2,
         default=0,
