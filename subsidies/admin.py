@@ -34,6 +34,7 @@ from reports.admin import request_claims_report
 from subsidies.imports import ExternalSubsidyImport, SubsidyStandardImport
 from subsidies.models import (
     CityMeasure,
+    ClaimDocument,
     ClaimEvent,
     DocumentRequirement,
     ExternalSubsidyRecord,
@@ -544,7 +545,11 @@ class CityMeasureForm(forms.ModelForm):
             "shortage_uplift_percent",
             "shortage_uplift_cap",
         )
-        widgets = {"effective_from": forms.DateInput(attrs={"type": "date"})}
+        widgets = {
+            "effective_from": forms.DateInput(attrs={"type": "date"}),
+            # Ten occupations: ticked in a list, not picked with Ctrl in a multi-select.
+            "shortage_occupations": forms.CheckboxSelectMultiple,
+        }
 
 
 @admin.register(CityMeasure)
@@ -569,7 +574,6 @@ class CityMeasureAdmin(ServiceErrorsAdminMixin, NoDeleteAdminMixin, admin.ModelA
     list_filter = ("city",)
     list_select_related = ("city", "created_by")
     search_fields = ("title", "city__name")
-    filter_horizontal = ("shortage_occupations",)
     inlines = (DocumentRequirementInline,)
 
     def get_queryset(self, request):
@@ -598,3 +602,26 @@ class CityMeasureAdmin(ServiceErrorsAdminMixin, NoDeleteAdminMixin, admin.ModelA
 
     def save_model(self, request, obj, form, change):
         measure_save(measure=obj, actor=request.user)
+
+
+@admin.register(ClaimDocument)
+class ClaimDocumentAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The supporting documents of the claims filed to the reviewer's bureau (the trainee's own
+    papers: nobody else sees them, provincial staff included)."""
+
+    list_display = ("claim", "kind", "original_name", "size", "uploaded_at", "open_file")
+    list_filter = ("kind",)
+    list_select_related = ("claim", "claim__trainee", "claim__occupation")
+    search_fields = ("=claim__id", "claim__trainee__name")
+    fields = ("claim", "kind", "original_name", "content_type", "size", "uploaded_at", "open_file")
+    readonly_fields = fields
+
+    def scope_queryset(self, user, queryset):
+        return queryset.filter(pk__in=claim_documents_visible_to(user).values("pk"))
+
+    @admin.display(description=_("file"))
+    def open_file(self, obj):
+        if obj.claim_id is None:
+            return "-"
+        url = reverse("admin:subsidies_subsidyclaim_document", args=[obj.claim_id, obj.pk])
+        return format_html('<a href="{}" target="_blank">{}</a>', url, gettext("Open"))

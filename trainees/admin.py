@@ -584,7 +584,13 @@ class AttendanceAdmin(
     fields = readonly_fields
 
     def scope_queryset(self, user, queryset):
-        return queryset.filter(pk__in=attendance_visible_to(user).values("pk"))
+        from django.db.models import Exists, OuterRef
+
+        # Whether a later record corrects each row, in the list's one query (no query a row).
+        corrected = Attendance.objects.filter(corrects=OuterRef("pk"))
+        return queryset.filter(pk__in=attendance_visible_to(user).values("pk")).annotate(
+            is_corrected=Exists(corrected)
+        )
 
     # Reached from a claim (?enrolment__id__exact=), a session or a class: filters by URL.
     def lookup_allowed(self, lookup, value, request=None):
@@ -609,7 +615,10 @@ class AttendanceAdmin(
 
     @admin.display(description=_("record status"))
     def standing(self, obj):
-        if obj.corrections.exists():
+        corrected = getattr(obj, "is_corrected", None)
+        if corrected is None:
+            corrected = obj.corrections.exists()
+        if corrected:
             return gettext("Corrected")
         return gettext("Correction") if obj.corrects_id else gettext("Current")
 

@@ -527,6 +527,7 @@ class AttendanceImport(PlanImportSpec):
             for pk, enrolment_id, session_id, minutes, signed_in, signed_out in Attendance.objects.current()
             .filter(enrolment__plan=plan, session__isnull=False)
             .values_list("id", "enrolment_id", "session_id", "minutes", "signed_in_at", "signed_out_at")
+            .order_by()
             .iterator(chunk_size=5000)
         }
         id_col, name_col = self.column("resident_id"), self.column("name")

@@ -314,7 +314,10 @@ def refresh_hours(*, enrolment_ids) -> dict[int, Enrolment]:
             .order_by()
         ):
             totals[row["enrolment_id"]][row["mode"]] = row["total"] or 0
-    enrolments = {e.pk: e for e in Enrolment.objects.filter(pk__in=ids).select_related("plan")}
+    enrolments = {}
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        enrolments.update({e.pk: e for e in Enrolment.objects.filter(pk__in=chunk).select_related("plan")})
     changed = []
     for pk, enrolment in enrolments.items():
         online = minutes_to_hours(totals[pk].get(SessionMode.ONLINE, 0))
