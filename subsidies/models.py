@@ -6,7 +6,7 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -149,6 +149,10 @@ class DocumentKind(models.TextChoices):
     OTHER = "other", _("Other supporting document")
 
 
+# A share or an uplift in per cent: the form says so in words before the database refuses it.
+PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
+
+
 class CityMeasure(models.Model):
     """各市配套措施: a city's own claim measure, in force from ``effective_from`` until the next
     measure of the city starts (effective-dated; each version is kept as its own row).
@@ -168,22 +172,32 @@ class CityMeasure(models.Model):
         _("claim window (months after the level certificate)"), default=12, validators=[MinValueValidator(1)]
     )
     share_professional = models.DecimalField(
-        _("share of the standard: professionals (%)"), max_digits=5, decimal_places=2, default=100
+        _("share of the standard: professionals (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=100,
+        validators=PERCENT,
     )
     share_new_form = models.DecimalField(
         _("share of the standard: new-form employment workers (%)"),
         max_digits=5,
         decimal_places=2,
         default=100,
+        validators=PERCENT,
     )
     share_freelancer = models.DecimalField(
-        _("share of the standard: freelancers (%)"), max_digits=5, decimal_places=2, default=100
+        _("share of the standard: freelancers (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=100,
+        validators=PERCENT,
     )
     share_graduate = models.DecimalField(
         _("share of the standard: graduates in the graduation year (%)"),
         max_digits=5,
         decimal_places=2,
         default=100,
+        validators=PERCENT,
     )
     shortage_occupations = models.ManyToManyField(
         Occupation, verbose_name=_("occupations in short supply (紧缺职业)"), blank=True, related_name="+"
@@ -193,6 +207,7 @@ class CityMeasure(models.Model):
         max_digits=5,
         decimal_places=2,
         default=0,
+        validators=PERCENT,
     )
     shortage_uplift_cap = models.DecimalField(
         _("cap of the uplift (yuan)"),

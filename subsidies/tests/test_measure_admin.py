@@ -114,3 +114,38 @@ def test_the_claim_page_shows_the_computation_the_training_and_the_documents(
     assert response.status_code == 200 and b"".join(response.streaming_content) == PNG
     assert client_of(ningbo_reviewer).get(file_url).status_code == 404
     assert Attendance.objects.count() == 0
+
+
+def test_a_share_above_100_is_refused_in_words_not_by_constraint_name(client_of, provincial_staff, hangzhou):
+    with freeze(datetime.date(2025, 3, 10)):
+        response = client_of(provincial_staff).post(
+            reverse("admin:subsidies_citymeasure_add"), measure_post(hangzhou, share_freelancer="120")
+        )
+    page = response.content.decode()
+    assert response.status_code == 200 and not CityMeasure.objects.exists()
+    assert "subsidies_citymeasure" not in page
+    assert "100" in page  # the field's own message: at most 100
+
+
+def test_the_database_holds_the_measure_and_evaluation_rules(hangzhou, trainee):
+    from django.db import IntegrityError, transaction
+
+    from trainees.models import ClassEvaluation
+    from trainees.tests.factories import EnrolmentFactory
+
+    with pytest.raises(IntegrityError, match="subsidies_citymeasure_shares_0_to_100"), transaction.atomic():
+        CityMeasure.objects.create(
+            city=hangzhou, effective_from=datetime.date(2025, 1, 1), title="x", share_graduate=101
+        )
+    with pytest.raises(IntegrityError, match="subsidies_citymeasure"), transaction.atomic():
+        for _ in range(2):
+            CityMeasure.objects.create(city=hangzhou, effective_from=datetime.date(2025, 2, 1), title="y")
+    enrolment = EnrolmentFactory(trainee=trainee)
+    with pytest.raises(IntegrityError, match="trainees_classevaluation_scores_1_to_5"), transaction.atomic():
+        ClassEvaluation.objects.create(
+            enrolment=enrolment,
+            content=6,
+            teaching=3,
+            organisation=3,
+            submitted_at=datetime.datetime.now(datetime.UTC),
+        )
