@@ -337,6 +337,22 @@ class SessionAddForm(forms.ModelForm):
         model = ClassSession
         fields = ("plan", "date", "starts_at", "ends_at", "mode", "topic", "venue")
 
+    def clean(self):
+        # The service says the same; here each message lands on its field, before the
+        # database's constraint could speak in its own words.
+        data = super().clean()
+        plan, day = data.get("plan"), data.get("date")
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", gettext("The session must end after it starts."))
+        if plan and day and not (plan.start_date <= day <= plan.end_date):
+            self.add_error(
+                "date",
+                gettext("The session must fall within the class's dates (%(start)s to %(end)s).")
+                % {"start": plan.start_date, "end": plan.end_date},
+            )
+        return data
+
 
 def _plan_filter_id(request) -> int | None:
     for key in ("plan__id__exact", "enrolment__plan__id__exact", "plan"):

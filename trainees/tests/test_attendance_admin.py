@@ -141,3 +141,23 @@ def test_a_clerk_imports_the_classs_sessions_and_a_changed_session_is_refused(
         page.count("<tr><td>") >= 3
     )  # the changed session, the date outside the class, the end before the start
     assert ClassSession.objects.get(plan=plan, date=datetime.date(2024, 1, 15)).topic == "实训一"
+
+
+def test_a_session_that_ends_before_it_starts_is_refused_on_its_field(client_of, institution_staff, plan):
+    from trainees.models import ClassSession
+
+    response = client_of(institution_staff).post(
+        reverse("admin:trainees_classsession_add"),
+        {
+            "plan": plan.pk,
+            "date": "2024-01-10",
+            "starts_at": "10:00",
+            "ends_at": "09:00",
+            "mode": "offline",
+            "topic": "实训",
+            "venue": "201教室",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and not ClassSession.objects.exists()
+    assert "trainees_classsession" not in page and 'class="errorlist' in page
