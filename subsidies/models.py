@@ -216,6 +216,7 @@ class CityMeasure(models.Model):
         null=True,
         blank=True,
         help_text=_("Blank: no cap."),
+        validators=[MinValueValidator(0)],
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
                 ('share_freelancer', models.DecimalField(decimal_places=2, default=100, max_digits=5, verbose_name='share of the standard: freelancers (%)', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
                 ('share_graduate', models.DecimalField(decimal_places=2, default=100, max_digits=5, verbose_name='share of the standard: graduates in the graduation year (%)', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
                 ('shortage_uplift_percent', models.DecimalField(decimal_places=2, default=0, max_digits=5, verbose_name='uplift for occupations in short supply (percent of the standard)', validators=[django.core.validators.MinValueValidator(0), django.core.validators.MaxValueValidator(100)])),
-                ('shortage_uplift_cap', models.DecimalField(blank=True, decimal_places=2, help_text='Blank: no cap.', max_digits=10, null=True, verbose_name='cap of the uplift (yuan)')),
+                ('shortage_uplift_cap', models.DecimalField(blank=True, decimal_places=2, help_text='Blank: no cap.', max_digits=10, null=True, verbose_name='cap of the uplift (yuan)', validators=[django.core.validators.MinValueValidator(0)])),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created at')),
                 ('city', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='measures', to='reference.city', verbose_name='city')),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='created by')),
