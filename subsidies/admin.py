@@ -600,6 +600,12 @@ class CityMeasureAdmin(ServiceErrorsAdminMixin, NoDeleteAdminMixin, admin.ModelA
             form.base_fields["city"].queryset = form.base_fields["city"].queryset.filter(pk=city_id)
         return form
 
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        if not request.user.is_provincial and request.user.bureau_id:
+            initial.setdefault("city", request.user.bureau.city_id)  # a reviewer's own city
+        return initial
+
     def save_model(self, request, obj, form, change):
         measure_save(measure=obj, actor=request.user)
 
