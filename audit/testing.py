@@ -24,6 +24,11 @@ _SOURCES = [
         "SQLITE_FORWARD",
         "institutions_planevent_no_delete",
     ),
+    (
+        "trainees.migrations.0005_attendance_guards_and_opening_totals",
+        "SQLITE_FORWARD",
+        "trainees_attendance_no_delete",
+    ),
     ("audit.migrations.0002_database_guards", "SQLITE_FORWARD", "audit_accesslog_no_delete"),
     ("audit.migrations.0002_database_guards", "SQLITE_FORWARD", "audit_accesslogarchive_no_delete"),
 ]

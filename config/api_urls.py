@@ -14,7 +14,7 @@ from institutions.api import (
 )
 from reference.api import BureauViewSet, CityViewSet, OccupationViewSet
 from reports.api import ReportJobViewSet
-from subsidies.api import ClaimViewSet
+from subsidies.api import ClaimDocumentViewSet, ClaimViewSet
 from trainees.api import EnrolmentViewSet, TraineeViewSet
 
 router = SimpleRouter()
@@ -27,6 +27,7 @@ router.register("level-assessments", LevelAssessmentViewSet, basename="level-ass
 router.register("level-certificates", LevelCertificateViewSet, basename="level-certificate")
 router.register("claims", ClaimViewSet, basename="claim")
 router.register("messages", MessageViewSet, basename="message")
+router.register("claim-documents", ClaimDocumentViewSet, basename="claim-document")
 router.register("reports", ReportJobViewSet, basename="report")
 router.register("reference/cities", CityViewSet, basename="city")
 router.register("reference/bureaus", BureauViewSet, basename="bureau")

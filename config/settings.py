@@ -196,6 +196,8 @@ MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Excel imports (core/xlsx_import.py): a larger file or more data rows is refused unread.
 XLSX_IMPORT_MAX_BYTES = _int("XLSX_IMPORT_MAX_BYTES", default=10 * 1024 * 1024)
 XLSX_IMPORT_MAX_ROWS = _int("XLSX_IMPORT_MAX_ROWS", default=100_000)
+# A claim's supporting document (居住证 scan or photo): PDF, JPEG or PNG up to this size.
+CLAIM_DOCUMENT_MAX_BYTES = _int("CLAIM_DOCUMENT_MAX_BYTES", default=5 * 1024 * 1024)
 
 REDIS_URL = _redis(_url("REDIS_URL", {"redis", "rediss"}, default=""))
 
@@ -272,6 +274,9 @@ SPECTACULAR_SETTINGS = {
         "ReportKindEnum": "reports.models.ReportKind.choices",
         "ListingStatusEnum": "institutions.models.ListingStatus.choices",
         "BureauKindEnum": ["city", "province"],
+        "DocumentKindEnum": "subsidies.models.DocumentKind.choices",
+        "SessionModeEnum": "trainees.models.SessionMode.choices",
+        "AttendanceSourceEnum": "trainees.models.AttendanceSource.choices",
     },
 }
 # Failed API logins (POST /api/v1/auth/token/) allowed per username and address within the

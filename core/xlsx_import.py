@@ -34,7 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -200,12 +200,22 @@ class ResidentIdColumn(TextColumn):
         kwargs.setdefault("width", 22)
         super().__init__(key, header, max_length=None, strict=True, **kwargs)
 
+    # A learning log repeats each trainee's number on every session's row: numbers already
+    # found valid are not checked again (bounded, so a long-lived worker does not grow).
+    _valid: dict[str, str] = {}
+
     def convert(self, value: Any) -> str:
+        if isinstance(value, str) and value in self._valid:
+            return self._valid[value]
         text = normalize_resident_id(super().convert(value))
         try:
             validate_resident_id(text)
         except ValidationError as exc:
             raise CellError(" ".join(str(m) for m in exc.messages)) from None
+        if isinstance(value, str):
+            if len(self._valid) > 50_000:
+                self._valid.clear()
+            self._valid[value] = text
         return text
 
     def describe(self) -> str:
@@ -272,6 +282,11 @@ class DateColumn(Column):
             return value
         if isinstance(value, str):
             text = value.strip()
+            if len(text) == 10 and text[4] == "-":
+                try:  # the common case, in C: a long log repeats it on every row
+                    return datetime.date.fromisoformat(text)
+                except ValueError:
+                    pass
             for fmt in _DATE_FORMATS:
                 try:
                     return datetime.datetime.strptime(text, fmt).date()
@@ -281,6 +296,92 @@ class DateColumn(Column):
 
     def describe(self) -> str:
         return _("date, e.g. 2024-03-29")
+
+
+_TIME_FORMATS = ("%H:%M", "%H:%M:%S")
+
+
+class TimeColumn(Column):
+    """A time of day: 09:00 or 09:00:00 (a text cell), or Excel's time value."""
+
+    kind = "time"
+
+    def empty(self) -> Any:
+        return None
+
+    def convert(self, value: Any) -> datetime.time:
+        if isinstance(value, datetime.datetime):
+            return value.time()
+        if isinstance(value, datetime.time):
+            return value
+        if isinstance(value, str):
+            text = value.strip().replace("：", ":")
+            if len(text) == 5 and text[2] == ":":
+                try:  # the common case, in C
+                    return datetime.time.fromisoformat(text)
+                except ValueError:
+                    pass
+            for fmt in _TIME_FORMATS:
+                try:
+                    return datetime.datetime.strptime(text, fmt).time()
+                except ValueError:
+                    continue
+        raise CellError(_("Expected a time such as 09:00, got “%(value)s”.") % {"value": value})
+
+    def describe(self) -> str:
+        return _("time, e.g. 09:00")
+
+
+_DATETIME_FORMATS = tuple(f"{d} {t}" for d in ("%Y-%m-%d", "%Y/%m/%d") for t in ("%H:%M:%S", "%H:%M")) + (
+    "%Y-%m-%dT%H:%M:%S",
+)
+
+
+class DateTimeColumn(Column):
+    """A date and time (2024-03-01 09:00:05), in Zhejiang local time unless it says otherwise."""
+
+    kind = "datetime"
+
+    def __init__(self, key, header, **kwargs):
+        kwargs.setdefault("width", 20)
+        super().__init__(key, header, **kwargs)
+
+    def empty(self) -> Any:
+        return None
+
+    def convert(self, value: Any) -> datetime.datetime:
+        if isinstance(value, datetime.datetime):
+            moment = value
+        elif isinstance(value, str):
+            text = value.strip()
+            moment = None
+            if len(text) == 19 and text[4] == "-" and text[10] in " T":
+                try:  # the common case, in C
+                    moment = datetime.datetime.fromisoformat(text)
+                except ValueError:
+                    moment = None
+            for fmt in () if moment is not None else _DATETIME_FORMATS:
+                try:
+                    moment = datetime.datetime.strptime(text, fmt)
+                    break
+                except ValueError:
+                    continue
+            if moment is None:
+                raise CellError(
+                    _("Expected a date and time such as 2024-03-01 09:00:05, got “%(value)s”.")
+                    % {"value": value}
+                )
+        else:
+            raise CellError(
+                _("Expected a date and time such as 2024-03-01 09:00:05, got “%(value)s”.") % {"value": value}
+            )
+        if moment.utcoffset() is None:
+            # The settings' zone (Asia/Shanghai), looked up once: a log has a time on every row.
+            moment = moment.replace(tzinfo=timezone.get_default_timezone())
+        return moment
+
+    def describe(self) -> str:
+        return _("date and time, e.g. 2024-03-01 09:00:05")
 
 
 class ChoiceColumn(Column):
@@ -428,6 +529,18 @@ class ImportSpec:
     # Further header texts accepted per column key: the headers of the forms people
     # already use (姓名, 身份证号) and of older templates.
     header_aliases: dict[str, Sequence[str]] = {}
+    # Limits of this kind of file, where they differ from the settings' (a learning log of
+    # a large online class is longer than any roster); None: the settings' limits.
+    max_rows: int | None = None
+    max_bytes: int | None = None
+    # Whether a .csv file is accepted beside the .xlsx (an online platform's export).
+    accepts_csv: bool = False
+
+    def row_limit(self) -> int:
+        return self.max_rows or max_rows()
+
+    def byte_limit(self) -> int:
+        return self.max_bytes or max_bytes()
 
     def column(self, key: str) -> Column:
         for c in self.columns:
@@ -541,23 +654,104 @@ def _match_headers(spec: ImportSpec, header_row: Sequence[Any]) -> tuple[dict[st
     return positions, errors
 
 
-def parse_workbook(spec: ImportSpec, upload, ctx: dict[str, Any]) -> tuple[list[Row], ErrorList]:
-    """Check size and format, match the header row, parse every cell. No database writes."""
+def _too_large(limit: int) -> ImportRejected:
+    message = _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)}
+    return ImportRejected("file_too_large", message, [RowError(0, "", message)])
+
+
+def _read_limited(spec: ImportSpec, upload) -> bytes:
+    limit = spec.byte_limit()
     size = _size_of(upload)
-    limit = max_bytes()
     if size is not None and size > limit:
-        raise ImportRejected(
-            "file_too_large",
-            _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)},
-            [RowError(0, "", _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)})],
-        )
+        raise _too_large(limit)
     data = _read_bytes(upload)
     if len(data) > limit:
+        raise _too_large(limit)
+    return data
+
+
+def _is_csv(upload, data: bytes) -> bool:
+    name = str(getattr(upload, "name", None) or (upload if isinstance(upload, str) else ""))
+    if name.lower().endswith(".csv"):
+        return True
+    # Without a name (bytes), anything that is not a zip archive is read as CSV.
+    return not name and not data.startswith(b"PK")
+
+
+def parse_upload(spec: ImportSpec, upload, ctx: dict[str, Any]) -> tuple[list[Row], ErrorList]:
+    """Parse an .xlsx, or a .csv where the spec accepts one: the same limits, the same checks,
+    the same row and column errors, whichever the format."""
+    data = _read_limited(spec, upload)
+    if spec.accepts_csv and _is_csv(upload, data):
+        text = _decode_csv(data)
+        del data  # a long log: keep one copy of it in memory, not two
+        return _parse_csv_text(spec, text, ctx)
+    return parse_workbook(spec, data, ctx)
+
+
+_NOT_CSV = gettext_lazy("The file is not a CSV text file in UTF-8 or GBK.")
+
+
+def _decode_csv(data: bytes) -> str:
+    """UTF-8 (with or without the BOM Excel writes), else GB18030: what Chinese Excel saves
+    as "CSV" by default. Binary content (a renamed workbook or image) is refused."""
+    if b"\x00" in data[:4096]:
         raise ImportRejected(
-            "file_too_large",
-            _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)},
-            [RowError(0, "", _("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)})],
+            "not_a_csv",
+            _("The file is not a CSV text file in UTF-8 or GBK. Save it again as “CSV UTF-8”."),
+            [RowError(0, "", str(_NOT_CSV))],
         )
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise ImportRejected(
+        "not_a_csv",
+        _("The file is not a CSV text file in UTF-8 or GBK. Save it again as “CSV UTF-8”."),
+        [RowError(0, "", str(_NOT_CSV))],
+    )
+
+
+def _lines(text: str):
+    """The text's lines, ends kept, one at a time (no copy of the whole text)."""
+    start, length = 0, len(text)
+    while start < length:
+        end = text.find("\n", start)
+        if end == -1:
+            yield text[start:]
+            return
+        yield text[start : end + 1]
+        start = end + 1
+
+
+def parse_csv(spec: ImportSpec, upload, ctx: dict[str, Any]) -> tuple[list[Row], ErrorList]:
+    """Check size and encoding, match the header row, parse every cell. No database writes."""
+    return _parse_csv_text(spec, _decode_csv(_read_limited(spec, upload)), ctx)
+
+
+def _parse_csv_text(spec: ImportSpec, text: str, ctx: dict[str, Any]) -> tuple[list[Row], ErrorList]:
+    import csv
+
+    try:
+        reader = csv.reader(_lines(text))
+        header = next(reader, None)
+        if header is None:
+            raise ImportRejected(
+                "import_invalid", _("The file is empty."), [RowError(0, "", _("The file is empty."))]
+            )
+        return _parse_rows(spec, header, reader, ctx)
+    except csv.Error as exc:
+        raise ImportRejected(
+            "not_a_csv",
+            _("The CSV file cannot be read: %(error)s") % {"error": exc},
+            [RowError(0, "", _("The CSV file cannot be read: %(error)s") % {"error": exc})],
+        ) from None
+
+
+def parse_workbook(spec: ImportSpec, upload, ctx: dict[str, Any]) -> tuple[list[Row], ErrorList]:
+    """Check size and format, match the header row, parse every cell. No database writes."""
+    data = _read_limited(spec, upload)
     workbook = _open_workbook(data)
     try:
         sheet = workbook.worksheets[0]
@@ -569,67 +763,67 @@ def parse_workbook(spec: ImportSpec, upload, ctx: dict[str, Any]) -> tuple[list[
                 _("The file is empty."),
                 [RowError(0, "", _("The file is empty."))],
             )
-        positions, header_errors = _match_headers(spec, header)
-        if header_errors:
-            raise ImportRejected(
-                "columns_invalid",
-                _("The columns do not match the template: download the template and copy the data into it."),
-                header_errors,
-            )
-        spec.prepare(ctx)
-        errors = ErrorList()
-        rows: list[Row] = []
-        seen: dict[tuple, int] = {}
-        columns = [(c, positions.get(c.key)) for c in spec.columns]
-        limit_rows = max_rows()
-        data_rows = 0
-        for number, cells in enumerate(rows_iter, start=2):
-            if cells is None or all(_is_blank(v) for v in cells):
-                continue
-            data_rows += 1
-            if data_rows > limit_rows:
-                raise ImportRejected(
-                    "too_many_rows",
-                    _("The file has more than %(n)d rows; split it.") % {"n": limit_rows},
-                    [
-                        RowError(
-                            number, "", _("The file has more than %(n)d rows; split it.") % {"n": limit_rows}
-                        )
-                    ],
-                )
-            values: dict[str, Any] = {}
-            row_ok = True
-            for column, index in columns:
-                raw = cells[index] if index is not None and index < len(cells) else None
-                try:
-                    values[column.key] = column.parse(raw)
-                except CellError as exc:
-                    errors.add(number, column, exc)
-                    row_ok = False
-            if not row_ok:
-                continue
-            row = Row(number, values)
-            before = len(errors)
-            spec.check_row(row, ctx, errors)
-            if len(errors) != before:
-                continue
-            if spec.natural_key:
-                key = tuple(values[k] for k in spec.natural_key)
-                first = seen.get(key)
-                if first is not None:
-                    errors.add(
-                        number,
-                        spec.column(spec.natural_key[0]),
-                        _("Duplicates row %(row)d.") % {"row": first},
-                    )
-                    continue
-                seen[key] = number
-            rows.append(row)
-        if data_rows == 0:
-            errors.add(0, "", _("The file has no data rows."))
-        return rows, errors
+        return _parse_rows(spec, header, rows_iter, ctx)
     finally:
         workbook.close()
+
+
+def _parse_rows(spec: ImportSpec, header, rows_iter, ctx: dict[str, Any]) -> tuple[list[Row], ErrorList]:
+    positions, header_errors = _match_headers(spec, header)
+    if header_errors:
+        raise ImportRejected(
+            "columns_invalid",
+            _("The columns do not match the template: download the template and copy the data into it."),
+            header_errors,
+        )
+    spec.prepare(ctx)
+    errors = ErrorList()
+    rows: list[Row] = []
+    seen: dict[tuple, int] = {}
+    columns = [(c, positions.get(c.key)) for c in spec.columns]
+    limit_rows = spec.row_limit()
+    data_rows = 0
+    for number, cells in enumerate(rows_iter, start=2):
+        if cells is None or all(_is_blank(v) for v in cells):
+            continue
+        data_rows += 1
+        if data_rows > limit_rows:
+            raise ImportRejected(
+                "too_many_rows",
+                _("The file has more than %(n)d rows; split it.") % {"n": limit_rows},
+                [RowError(number, "", _("The file has more than %(n)d rows; split it.") % {"n": limit_rows})],
+            )
+        values: dict[str, Any] = {}
+        row_ok = True
+        for column, index in columns:
+            raw = cells[index] if index is not None and index < len(cells) else None
+            try:
+                values[column.key] = column.parse(raw)
+            except CellError as exc:
+                errors.add(number, column, exc)
+                row_ok = False
+        if not row_ok:
+            continue
+        row = Row(number, values)
+        before = len(errors)
+        spec.check_row(row, ctx, errors)
+        if len(errors) != before:
+            continue
+        if spec.natural_key:
+            key = tuple(values[k] for k in spec.natural_key)
+            first = seen.get(key)
+            if first is not None:
+                errors.add(
+                    number,
+                    spec.column(spec.natural_key[0]),
+                    _("Duplicates row %(row)d.") % {"row": first},
+                )
+                continue
+            seen[key] = number
+        rows.append(row)
+    if data_rows == 0:
+        errors.add(0, "", _("The file has no data rows."))
+    return rows, errors
 
 
 def run_import(spec: ImportSpec, upload, *, ctx: dict[str, Any] | None = None) -> ImportResult:
@@ -639,7 +833,7 @@ def run_import(spec: ImportSpec, upload, *, ctx: dict[str, Any] | None = None) -
     one transaction after ``spec.lock`` so nothing can change between check and write.
     """
     ctx = {} if ctx is None else ctx
-    rows, errors = parse_workbook(spec, upload, ctx)
+    rows, errors = parse_upload(spec, upload, ctx)
     with transaction.atomic():
         spec.lock(ctx)
         if rows:
@@ -734,7 +928,9 @@ def admin_import_view(
     from django.template.response import TemplateResponse
 
     class UploadForm(forms.Form):
-        file = forms.FileField(label=_("Excel file (.xlsx)"))
+        file = forms.FileField(
+            label=_("Excel (.xlsx) or CSV file") if spec.accepts_csv else _("Excel file (.xlsx)")
+        )
 
     result = error_message = None
     errors: list[dict[str, Any]] = []

@@ -22,6 +22,7 @@ from dashboard.selectors import (
     province_engineer_count,
 )
 from risk.selectors import signal_counts as risk_signal_counts
+from trainees.selectors import enrolments_visible_to, evaluation_averages
 
 
 def _months_between(first: datetime.date, last: datetime.date) -> int:
@@ -116,4 +117,8 @@ def progress(request):
             round(100 * engineers.engineers / province_engineers, 1) if province_engineers else 0
         )
     context["risk"] = risk_signal_counts(request.user)
+    # 评教: the averages per institution of the classes the user oversees.
+    context["evaluation_rows"] = evaluation_averages(
+        enrolments=enrolments_visible_to(request.user), by="institution"
+    )
     return TemplateResponse(request, "dashboard/progress.html", context)

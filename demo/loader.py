@@ -51,6 +51,7 @@ from portal.demo import load_demo_portal
 from reference.models import Bureau, City, Direction, Level, Occupation
 from reference.services import reference_load
 from risk.demo import load_demo_risk
+from subsidies.demo import load_demo_training_record
 from subsidies.models import POLICY_START, ClaimStatus, SubsidyClaim, SubsidyStandard
 from subsidies.services import (
     ExternalSubsidyRow,
@@ -257,6 +258,7 @@ class _Demo:
         load_demo_portal(today=self.today)
         load_demo_payments()
         load_demo_risk(today=self.today)
+        load_demo_training_record(today=self.today, users=self.users)
 
     def standards(self) -> None:
         for occupation in Occupation.objects.all():

@@ -109,12 +109,25 @@ class EvaluatorListingInline(ListingInline):
     model = EvaluatorListing
 
 
+# Panels the apps above add to an institution's page: ``panel(request, institution) -> safe
+# HTML`` (the teaching evaluations, from ``trainees``). This app knows none of them: nothing
+# imports upward (ARCHITECTURE.md).
+INSTITUTION_PANELS: list = []
+
+
 @admin.register(TrainingInstitution)
 class TrainingInstitutionAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ("name", "credit_code", "city", "status", "is_provincial_university")
     list_filter = ("status", "city", "is_provincial_university")
     search_fields = ("name", "=credit_code")
     inlines = (InstitutionListingInline,)
+    change_form_template = "admin/institutions/traininginstitution/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        institution = self.get_object(request, object_id) if object_id else None
+        panels = [panel(request, institution) for panel in INSTITUTION_PANELS] if institution else []
+        extra_context = {**(extra_context or {}), "institution_panels": panels}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def scope_queryset(self, user, queryset):
         return queryset.filter(pk__in=institutions_visible_to(user).values("pk"))

@@ -16,6 +16,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -25,14 +26,37 @@ from core.admin import (
     NoDeleteAdminMixin,
     ReadOnlyAdminMixin,
     ScopedAdminMixin,
+    ServiceErrorsAdminMixin,
     apply_to_each,
 )
 from core.errors import ApplicationError
 from core.identity import mask_resident_id
 from subsidies.imports import ExternalSubsidyImport, SubsidyStandardImport
-from subsidies.models import ClaimEvent, ExternalSubsidyRecord, PolicySettings, SubsidyClaim, SubsidyStandard
-from subsidies.selectors import claims_visible_to, external_subsidies_visible_to
-from subsidies.services import ClaimIneligible, claim_approve, claim_mark_paid, claim_reject
+from subsidies.models import (
+    CityMeasure,
+    ClaimDocument,
+    ClaimEvent,
+    DocumentRequirement,
+    ExternalSubsidyRecord,
+    PolicySettings,
+    SubsidyClaim,
+    SubsidyStandard,
+)
+from subsidies.selectors import (
+    claim_documents_visible_to,
+    claims_visible_to,
+    external_subsidies_visible_to,
+    measure_in_force_for,
+    measures_visible_to,
+)
+from subsidies.services import (
+    ClaimIneligible,
+    claim_approve,
+    claim_mark_paid,
+    claim_reject,
+    may_edit_measures_of,
+    measure_save,
+)
 
 
 def _refusal(exc: ApplicationError) -> str:
@@ -155,6 +179,9 @@ class SubsidyClaimAdmin(ActionHooksMixin, ScopedAdminMixin, NoDeleteAdminMixin, 
                 )
             },
         ),
+        # 各市配套措施 and the training on the record behind the claim (SPEC).
+        (_("Amount under the city's measure"), {"fields": ("measure", "computation_display")}),
+        (_("Training and documents"), {"fields": ("training_record", "documents_list")}),
         (_("Rule check"), {"fields": ("rules_checked_at", "rule_check")}),
         (
             _("Decision and payment"),
@@ -201,6 +228,80 @@ class SubsidyClaimAdmin(ActionHooksMixin, ScopedAdminMixin, NoDeleteAdminMixin, 
     @admin.display(description=_("training institution"), ordering="training_certificate__institution__name")
     def institution(self, obj):
         return obj.training_certificate.institution
+
+    @admin.display(description=_("computation (standard × share + uplift = amount)"))
+    def computation_display(self, obj):
+        return obj.computation or "-"
+
+    @admin.display(description=_("training behind the claim"))
+    def training_record(self, obj):
+        """One click from the claim to the attendance that backs its training certificate."""
+        enrolment = obj.training_certificate.enrolment
+        plan = enrolment.plan
+        url = (
+            reverse("admin:trainees_attendance_changelist")
+            + f"?enrolment__id__exact={enrolment.pk}&standing=current"
+        )
+        return format_html(
+            '{} · {} {}–{} · {}<br><a href="{}" id="claim-attendance-link">{}</a>',
+            plan.title,
+            plan.institution.name,
+            plan.start_date,
+            plan.end_date,
+            gettext("hours attended: online %(on)s of %(pon)s, offline %(off)s of %(poff)s")
+            % {
+                "on": enrolment.hours_online,
+                "pon": plan.hours_online,
+                "off": enrolment.hours_offline,
+                "poff": plan.hours_offline,
+            },
+            url,
+            gettext("View the attendance record"),
+        )
+
+    @admin.display(description=_("supporting documents"))
+    def documents_list(self, obj):
+        # Listed to whoever sees the claim; the files open only for the claim's bureau
+        # (``document_view``).
+        documents = list(obj.documents.all())
+        if not documents:
+            return gettext("No documents attached.")
+        return format_html_join(
+            mark_safe("<br>"),
+            '<a href="{}" target="_blank" class="claim-document">{}: {}</a> ({} KB)',
+            (
+                (
+                    reverse("admin:subsidies_subsidyclaim_document", args=[obj.pk, d.pk]),
+                    d.get_kind_display(),
+                    d.original_name,
+                    max(1, d.size // 1024),
+                )
+                for d in documents
+            ),
+        )
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path(
+                "<int:claim_id>/documents/<int:document_id>/",
+                self.admin_site.admin_view(self.document_view),
+                name="subsidies_subsidyclaim_document",
+            ),
+            *super().get_urls(),
+        ]
+
+    def document_view(self, request, claim_id, document_id):
+        """Only the claim's bureau reads its documents; to anyone else they do not exist."""
+        from django.http import Http404
+
+        from subsidies.views import document_response
+
+        document = claim_documents_visible_to(request.user).filter(pk=document_id, claim_id=claim_id).first()
+        if document is None:
+            raise Http404
+        return document_response(document)
 
     @admin.display(description=_("rule check results"))
     def rule_check(self, obj):
@@ -391,3 +492,131 @@ class ExternalSubsidyRecordAdmin(
     @admin.display(description=_("resident ID number"))
     def masked_resident_id(self, obj):
         return mask_resident_id(obj.resident_id)
+
+
+class DocumentRequirementInline(admin.TabularInline):
+    model = DocumentRequirement
+    fields = ("basis", "kind", "alternative")
+    extra = 1
+
+    def has_change_permission(self, request, obj=None):
+        return _measure_editable(request, obj) and super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return _measure_editable(request, obj) and super().has_add_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return _measure_editable(request, obj) and super().has_delete_permission(request, obj)
+
+
+def _measure_editable(request, measure) -> bool:
+    """A measure not yet in force, of a city the user may set measures for (a new one: any)."""
+    if measure is None:
+        return request.user.is_provincial or request.user.is_bureau_reviewer
+    return measure.effective_from > timezone.localdate() and may_edit_measures_of(
+        request.user, measure.city_id
+    )
+
+
+class CityMeasureForm(forms.ModelForm):
+    class Meta:
+        model = CityMeasure
+        fields = (
+            "city",
+            "title",
+            "effective_from",
+            "claim_window_months",
+            "share_professional",
+            "share_new_form",
+            "share_freelancer",
+            "share_graduate",
+            "shortage_occupations",
+            "shortage_uplift_percent",
+            "shortage_uplift_cap",
+        )
+        widgets = {
+            "effective_from": forms.DateInput(attrs={"type": "date"}),
+            # Ten occupations: ticked in a list, not picked with Ctrl in a multi-select.
+            "shortage_occupations": forms.CheckboxSelectMultiple,
+        }
+
+
+@admin.register(CityMeasure)
+class CityMeasureAdmin(ServiceErrorsAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    """各市配套措施: every city's measures, each version kept. Provincial staff and the city's
+    own reviewers add them; one not yet in force may still be changed, one in force never
+    (claims were computed under it): a later measure replaces it."""
+
+    form = CityMeasureForm
+    list_display = (
+        "city",
+        "title",
+        "effective_from",
+        "in_force",
+        "claim_window_months",
+        "share_professional",
+        "share_graduate",
+        "shortage_uplift_percent",
+        "shortage_uplift_cap",
+        "created_by",
+    )
+    list_filter = ("city",)
+    list_select_related = ("city", "created_by")
+    search_fields = ("title", "city__name")
+    inlines = (DocumentRequirementInline,)
+
+    def get_queryset(self, request):
+        return measures_visible_to(request.user)
+
+    @admin.display(description=_("in force today"), boolean=True)
+    def in_force(self, obj):
+        current = measure_in_force_for(city_id=obj.city_id, on=timezone.localdate())
+        return current is not None and current.pk == obj.pk
+
+    def has_add_permission(self, request):
+        return _measure_editable(request, None) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is None:
+            return super().has_change_permission(request, obj)
+        return _measure_editable(request, obj) and super().has_change_permission(request, obj)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "city" in form.base_fields and not request.user.is_provincial:
+            # A reviewer sets its own city's measures only.
+            city_id = request.user.bureau.city_id if request.user.bureau_id else None
+            form.base_fields["city"].queryset = form.base_fields["city"].queryset.filter(pk=city_id)
+        return form
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        if not request.user.is_provincial and request.user.bureau_id:
+            initial.setdefault("city", request.user.bureau.city_id)  # a reviewer's own city
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        measure_save(measure=obj, actor=request.user)
+
+
+@admin.register(ClaimDocument)
+class ClaimDocumentAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The supporting documents of the claims filed to the reviewer's bureau (the trainee's own
+    papers: nobody else sees them, provincial staff included)."""
+
+    list_display = ("claim", "kind", "original_name", "size", "uploaded_at", "open_file")
+    list_filter = ("kind",)
+    list_select_related = ("claim", "claim__trainee", "claim__occupation")
+    search_fields = ("=claim__id", "claim__trainee__name")
+    fields = ("claim", "kind", "original_name", "content_type", "size", "uploaded_at", "open_file")
+    readonly_fields = fields
+
+    def scope_queryset(self, user, queryset):
+        return queryset.filter(pk__in=claim_documents_visible_to(user).values("pk"))
+
+    @admin.display(description=_("file"))
+    def open_file(self, obj):
+        if obj.claim_id is None:
+            return "-"
+        url = reverse("admin:subsidies_subsidyclaim_document", args=[obj.claim_id, obj.pk])
+        return format_html('<a href="{}" target="_blank">{}</a>', url, gettext("Open"))

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext_lazy
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.reverse import reverse
 
-from accounts.roles import BUREAU, PROVINCIAL, TRAINEE
+from accounts.roles import ALL_ROLES, BUREAU, PROVINCIAL, TRAINEE
 from certificates.models import LevelCertificate, TrainingCertificate
 from certificates.selectors import level_certificates_visible_to, training_certificates_visible_to
 from core.api_fields import REVEAL_RESIDENT_ID, DisplayField, ResidentIdField, ScopedPrimaryKeyField
@@ -26,8 +29,9 @@ from core.api_schema import ERROR_REF, VALIDATION_ERROR_REF, register_error_comp
 from core.api_views import ApiViewSet
 from reference.models import Bureau, Level
 from subsidies import rules, services
-from subsidies.models import ClaimBasis, ClaimEvent, ClaimStatus, SubsidyClaim
-from subsidies.selectors import claim_events, claims_visible_to
+from subsidies.models import ClaimBasis, ClaimDocument, ClaimEvent, ClaimStatus, DocumentKind, SubsidyClaim
+from subsidies.selectors import claim_documents_visible_to, claim_events, claims_visible_to
+from subsidies.views import document_response
 
 # -- serializers ------------------------------------------------------------------------------
 
@@ -42,6 +46,8 @@ class ClaimSerializer(serializers.ModelSerializer):
     bureau_name = serializers.CharField(source="bureau.name", read_only=True)
     basis_display = DisplayField("basis")
     status_display = DisplayField("status")
+    measure_title = serializers.CharField(source="measure.title", read_only=True, default="")
+    computation = serializers.CharField(read_only=True)
 
     class Meta:
         model = SubsidyClaim
@@ -73,8 +79,38 @@ class ClaimSerializer(serializers.ModelSerializer):
             "paid_on",
             "paid_amount",
             "voucher_number",
+            # 各市配套措施: the measure the amount was computed under, and the computation.
+            "measure",
+            "measure_title",
+            "standard_amount",
+            "share_percent",
+            "uplift_amount",
+            "computation",
         ]
         read_only_fields = fields
+
+
+class ClaimDocumentSerializer(serializers.ModelSerializer):
+    kind_display = DisplayField("kind")
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ClaimDocument
+        fields = [
+            "id",
+            "claim",
+            "kind",
+            "kind_display",
+            "original_name",
+            "content_type",
+            "size",
+            "uploaded_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, document) -> str:
+        return reverse("claim-document-file", args=[document.pk])
 
 
 class RuleResultSerializer(serializers.Serializer):
@@ -99,9 +135,10 @@ class ClaimDetailSerializer(ClaimSerializer):
 
     rule_results = RuleResultSerializer(many=True, read_only=True)
     events = serializers.SerializerMethodField()
+    documents = ClaimDocumentSerializer(many=True, read_only=True)
 
     class Meta(ClaimSerializer.Meta):
-        fields = [*ClaimSerializer.Meta.fields, "rule_results", "rules_checked_at", "events"]
+        fields = [*ClaimSerializer.Meta.fields, "rule_results", "rules_checked_at", "events", "documents"]
         read_only_fields = fields
 
     @extend_schema_field(ClaimEventSerializer(many=True))
@@ -133,11 +170,37 @@ class ClaimInputSerializer(serializers.Serializer):
         label=gettext_lazy("level certificate"),
     )
     bureau = serializers.PrimaryKeyRelatedField(queryset=Bureau.objects.all(), label=gettext_lazy("bureau"))
+    documents = serializers.ListField(
+        child=ScopedPrimaryKeyField(model=ClaimDocument, scope=claim_documents_visible_to),
+        required=False,
+        default=None,
+        allow_null=True,
+        max_length=20,
+        label=gettext_lazy("supporting documents"),
+        help_text=gettext_lazy(
+            "Ids of documents uploaded to /api/v1/claim-documents/ for this claim; "
+            "left out: every upload not yet on a claim."
+        ),
+    )
+
+
+class RequirementSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    alternative = serializers.CharField(allow_blank=True)
+    label = serializers.CharField()
 
 
 class ClaimCheckSerializer(serializers.Serializer):
     eligible = serializers.BooleanField()
     rules = RuleResultSerializer(many=True)
+    basis = serializers.CharField(allow_null=True)
+    measure_title = serializers.CharField(allow_null=True)
+    standard_amount = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    share_percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
+    uplift_amount = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    amount = serializers.DecimalField(max_digits=10, decimal_places=2, allow_null=True)
+    required_documents = RequirementSerializer(many=True)
+    missing_documents = RequirementSerializer(many=True)
 
 
 class RejectInputSerializer(serializers.Serializer):
@@ -282,10 +345,28 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
     )
     @action(detail=False, methods=["post"])
     def check(self, request):
-        results = services.claim_check(trainee=request.user.trainee, **self._input(request))
+        preview = services.claim_preview(trainee=request.user.trainee, **self._input(request))
+        results = preview["results"]
+        failed = rules.failures(results)
+        computation = preview["computation"]
+
+        def requirement(r):
+            return {"kind": r.kind, "alternative": r.alternative, "label": str(r)}
+
         return Response(
             ClaimCheckSerializer(
-                {"eligible": not rules.failures(results), "rules": [r.as_dict() for r in results]}
+                {
+                    "eligible": not failed,
+                    "rules": [r.as_dict() for r in results],
+                    "basis": preview["basis"],
+                    "measure_title": preview["measure"].title if preview["measure"] else None,
+                    "standard_amount": computation.standard if computation else None,
+                    "share_percent": computation.share_percent if computation else None,
+                    "uplift_amount": computation.uplift if computation else None,
+                    "amount": computation.amount if computation else None,
+                    "required_documents": [requirement(r) for r in preview["required_documents"]],
+                    "missing_documents": [requirement(r) for r in preview["missing_documents"]],
+                }
             ).data
         )
 
@@ -328,3 +409,70 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         data = PaymentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._detail(services.claim_mark_paid(claim=claim, actor=request.user, **data.validated_data))
+
+
+# -- supporting documents ---------------------------------------------------------------------
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    """One document: which it is, the file (PDF, JPG or PNG, at most 5 MB) and, to add it to a
+    submitted claim, the claim; left out, it waits for the claim the wizard submits next."""
+
+    kind = serializers.ChoiceField(choices=DocumentKind.choices, label=gettext_lazy("document"))
+    file = serializers.FileField(label=gettext_lazy("file"), max_length=200)
+    claim = ScopedPrimaryKeyField(
+        model=SubsidyClaim,
+        scope=claims_visible_to,
+        required=False,
+        allow_null=True,
+        default=None,
+        label=gettext_lazy("claim"),
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Supporting documents the caller may read"),
+    retrieve=extend_schema(summary="One supporting document"),
+)
+class ClaimDocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
+    """Supporting documents of claims (申领材料): the trainee uploads them in the claim wizard;
+    the trainee and the claim's bureau read them. To anyone else a document does not exist."""
+
+    serializer_class = ClaimDocumentSerializer
+    parser_classes = [MultiPartParser, FormParser]
+    # Every role may ask; the queryset answers (a document outside it is a 404 to all).
+    action_roles = {
+        "list": ALL_ROLES,
+        "retrieve": ALL_ROLES,
+        "file": ALL_ROLES,
+        "create": frozenset({TRAINEE}),
+    }
+
+    def get_queryset(self):
+        return claim_documents_visible_to(self.request.user).order_by("-uploaded_at", "-id")
+
+    @extend_schema(
+        summary="Upload a supporting document",
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses={201: ClaimDocumentSerializer},
+    )
+    def create(self, request):
+        data = DocumentUploadSerializer(data=request.data, context=self.get_serializer_context())
+        data.is_valid(raise_exception=True)
+        document = services.claim_document_attach(
+            trainee=request.user.trainee, actor=request.user, **data.validated_data
+        )
+        return Response(
+            ClaimDocumentSerializer(document, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(
+        summary="Download the document's file",
+        responses={
+            (200, kind): OpenApiTypes.BINARY for kind in ("application/pdf", "image/jpeg", "image/png")
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def file(self, request, pk=None):
+        return document_response(self.get_object())

@@ -6,7 +6,7 @@ import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -130,6 +130,190 @@ class SubsidyStandard(models.Model):
         )
 
 
+class ClaimBasis(models.TextChoices):
+    """申领依据: which of the trainee's cities makes the bureau the right one."""
+
+    HOUSEHOLD = "household", _("Household-registration city")
+    RESIDENCE = "residence", _("Usual-residence city")
+    EMPLOYMENT = "employment", _("Job-seeking or employment city")
+    SCHOOL = "school", _("School city (graduate in the graduation year)")
+
+
+class DocumentKind(models.TextChoices):
+    """Supporting documents a city may require for a claim basis (申领依据)."""
+
+    RESIDENCE_PERMIT = "residence_permit", _("Residence permit (居住证)")
+    LABOUR_CONTRACT = "labour_contract", _("Labour contract (劳动合同)")
+    SOCIAL_INSURANCE = "social_insurance", _("Proof of social-insurance contributions (社保缴纳证明)")
+    HOUSEHOLD_REGISTER = "household_register", _("Household register (户口簿)")
+    GRADUATION = "graduation", _("Graduation certificate or proof of enrolment (毕业证书或学籍证明)")
+    OTHER = "other", _("Other supporting document")
+
+
+# A share or an uplift in per cent: the form says so in words before the database refuses it.
+PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
+
+
+class CityMeasure(models.Model):
+    """各市配套措施: a city's own claim measure, in force from ``effective_from`` until the next
+    measure of the city starts (effective-dated; each version is kept as its own row).
+
+    A measure in force (or past) is never edited: a change is a new measure from a later
+    date, so every claim can be traced to the measure it was computed under. Where a city
+    has no measure, the provincial default applies (``DEFAULT``: the policy settings' window,
+    100 % of the standard, no uplift, no documents).
+    """
+
+    city = models.ForeignKey(City, verbose_name=_("city"), on_delete=models.PROTECT, related_name="measures")
+    effective_from = models.DateField(_("in force from"))
+    title = models.CharField(
+        _("title"), max_length=200, help_text=_("The document it comes from, e.g. 杭人社发〔2024〕12号.")
+    )
+    claim_window_months = models.PositiveSmallIntegerField(
+        _("claim window (months after the level certificate)"), default=12, validators=[MinValueValidator(1)]
+    )
+    share_professional = models.DecimalField(
+        _("share of the standard: professionals (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=100,
+        validators=PERCENT,
+    )
+    share_new_form = models.DecimalField(
+        _("share of the standard: new-form employment workers (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=100,
+        validators=PERCENT,
+    )
+    share_freelancer = models.DecimalField(
+        _("share of the standard: freelancers (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=100,
+        validators=PERCENT,
+    )
+    share_graduate = models.DecimalField(
+        _("share of the standard: graduates in the graduation year (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=100,
+        validators=PERCENT,
+    )
+    shortage_occupations = models.ManyToManyField(
+        Occupation, verbose_name=_("occupations in short supply (紧缺职业)"), blank=True, related_name="+"
+    )
+    shortage_uplift_percent = models.DecimalField(
+        _("uplift for occupations in short supply (percent of the standard)"),
+        max_digits=5,
+        decimal_places=2,
+        default=0,
+        validators=PERCENT,
+    )
+    shortage_uplift_cap = models.DecimalField(
+        _("cap of the uplift (yuan)"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Blank: no cap."),
+        validators=[MinValueValidator(0)],
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("city supporting measure")
+        verbose_name_plural = _("city supporting measures")
+        ordering = ["city", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["city", "effective_from"], name="subsidies_citymeasure_one_per_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(claim_window_months__gte=1), name="subsidies_citymeasure_window_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(share_professional__gte=0, share_professional__lte=100)
+                & Q(share_new_form__gte=0, share_new_form__lte=100)
+                & Q(share_freelancer__gte=0, share_freelancer__lte=100)
+                & Q(share_graduate__gte=0, share_graduate__lte=100),
+                name="subsidies_citymeasure_shares_0_to_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(shortage_uplift_percent__gte=0, shortage_uplift_percent__lte=100),
+                name="subsidies_citymeasure_uplift_0_to_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(shortage_uplift_cap__isnull=True) | Q(shortage_uplift_cap__gte=0),
+                name="subsidies_citymeasure_cap_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.city.name} {self.title} ({self.effective_from:%Y-%m-%d})"
+
+    def share_for(self, category: str):
+        return getattr(self, f"share_{category}")
+
+    @classmethod
+    def in_force(cls, *, city_id: int | None, on: datetime.date) -> CityMeasure | None:
+        if city_id is None:
+            return None
+        return (
+            cls.objects.filter(city_id=city_id, effective_from__lte=on)
+            .order_by("-effective_from")
+            .prefetch_related("shortage_occupations", "requirements")
+            .first()
+        )
+
+
+class DocumentRequirement(models.Model):
+    """A document a measure requires for one claim basis: ``kind``, or ``alternative``."""
+
+    measure = models.ForeignKey(
+        CityMeasure,
+        verbose_name=_("city supporting measure"),
+        on_delete=models.CASCADE,
+        related_name="requirements",
+    )
+    basis = models.CharField(_("basis of claim"), max_length=12, choices=ClaimBasis.choices)
+    kind = models.CharField(_("document"), max_length=20, choices=DocumentKind.choices)
+    alternative = models.CharField(
+        _("or instead"),
+        max_length=20,
+        choices=DocumentKind.choices,
+        blank=True,
+        help_text=_("A second document accepted in place of the first, e.g. 社保缴纳证明 for 劳动合同."),
+    )
+
+    class Meta:
+        verbose_name = _("required document")
+        verbose_name_plural = _("required documents")
+        ordering = ["measure", "basis", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["measure", "basis", "kind"], name="subsidies_documentrequirement_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        text = self.get_kind_display()
+        if self.alternative:
+            text = f"{text} / {self.get_alternative_display()}"
+        return text
+
+    def kinds(self) -> set[str]:
+        return {self.kind, *([self.alternative] if self.alternative else [])}
+
+
 class ClaimStatus(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
     APPROVED = "approved", _("Approved")
@@ -140,15 +324,6 @@ class ClaimStatus(models.TextChoices):
 
 ACTIVE_CLAIM_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.APPROVED, ClaimStatus.PAID)
 _ACTIVE = Q(status__in=[s.value for s in ACTIVE_CLAIM_STATUSES])
-
-
-class ClaimBasis(models.TextChoices):
-    """申领依据: which of the trainee's cities makes the bureau the right one."""
-
-    HOUSEHOLD = "household", _("Household-registration city")
-    RESIDENCE = "residence", _("Usual-residence city")
-    EMPLOYMENT = "employment", _("Job-seeking or employment city")
-    SCHOOL = "school", _("School city (graduate in the graduation year)")
 
 
 class SubsidyClaim(models.Model):
@@ -180,6 +355,26 @@ class SubsidyClaim(models.Model):
         SubsidyStandard, verbose_name=_("subsidy standard"), on_delete=models.PROTECT, related_name="claims"
     )
     amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)
+    # How the amount was computed (SPEC "Each city's supporting measures"): standard x share
+    # + uplift = amount, under the city's measure in force at submission (null: the
+    # provincial default). Stored, so a later measure never changes a claim's amount.
+    measure = models.ForeignKey(
+        CityMeasure,
+        verbose_name=_("city supporting measure"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="claims",
+    )
+    standard_amount = models.DecimalField(
+        _("standard (yuan)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    share_percent = models.DecimalField(
+        _("share of the standard (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    uplift_amount = models.DecimalField(
+        _("uplift (yuan)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.SUBMITTED
     )
@@ -289,6 +484,15 @@ class SubsidyClaim(models.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_CLAIM_STATUSES
 
+    @property
+    def computation(self) -> str:
+        """``3700.00 × 80% + 740.00 = 3700.00``; blank for claims made before it was stored."""
+        if self.standard_amount is None or self.share_percent is None:
+            return ""
+        share = f"{self.share_percent.normalize():f}"
+        uplift = "0.00" if self.uplift_amount is None else f"{self.uplift_amount:.2f}"
+        return f"{self.standard_amount:.2f} × {share}% + {uplift} = {self.amount:.2f}"
+
 
 class ClaimEvent(HashChainedModel):
     """One transition of a claim: who, when, from, to, why. Append-only and hash-chained
@@ -363,3 +567,66 @@ class ExternalSubsidyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.kind} {self.grant_date}"
+
+
+def claim_document_path(instance: ClaimDocument, filename: str) -> str:
+    """A name nobody can guess or collide with; the uploaded name is kept in a field."""
+    import uuid
+
+    return f"claim-documents/{instance.trainee_id}/{uuid.uuid4().hex}{instance.extension}"
+
+
+class ClaimDocument(models.Model):
+    """A supporting document (居住证, 劳动合同, ...) uploaded by the trainee for a claim.
+
+    Uploaded before submission (``claim`` empty: the claim wizard's step) and attached to the
+    claim when it is submitted; or attached directly to a submitted claim. Stored through
+    Django's storage API; served only to the trainee and the claim's bureau. Never deleted.
+    """
+
+    trainee = models.ForeignKey(
+        Trainee, verbose_name=_("trainee"), on_delete=models.PROTECT, related_name="claim_documents"
+    )
+    claim = models.ForeignKey(
+        SubsidyClaim,
+        verbose_name=_("claim"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="documents",
+    )
+    kind = models.CharField(_("document"), max_length=20, choices=DocumentKind.choices)
+    file = models.FileField(_("file"), upload_to=claim_document_path, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("file type"), max_length=50)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+
+    class Meta:
+        verbose_name = _("claim document")
+        verbose_name_plural = _("claim documents")
+        ordering = ["-uploaded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(size__gt=0), name="subsidies_claimdocument_not_empty"),
+            models.CheckConstraint(
+                condition=Q(content_type__in=["application/pdf", "image/jpeg", "image/png"]),
+                name="subsidies_claimdocument_allowed_type",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.original_name}"
+
+    @property
+    def extension(self) -> str:
+        return {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}.get(
+            self.content_type, ""
+        )

@@ -16,6 +16,7 @@ import calendar
 import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from typing import Any
 
@@ -27,6 +28,7 @@ from institutions.models import ListingStatus, PlanStatus
 from reference.models import Bureau, Level
 from subsidies.models import (
     ACTIVE_CLAIM_STATUSES,
+    CityMeasure,
     ClaimBasis,
     ExternalSubsidyRecord,
     PolicySettings,
@@ -48,6 +50,7 @@ LOWER_LEVEL_AFTER_HIGHER = "lower_level_after_higher"
 WRONG_BUREAU = "wrong_bureau"
 NO_STANDARD = "no_standard"
 CLAIM_WINDOW_CLOSED = "claim_window_closed"
+MISSING_DOCUMENTS = "missing_documents"
 
 # Messages also given when the database, not the rule, refuses a duplicate (services.py).
 # The msgids are English; the zh-Hans catalogue quotes the policy clause of each rule's docstring.
@@ -128,6 +131,41 @@ class ClaimContext:
     settings: PolicySettings
     claim: SubsidyClaim | None = None  # the claim being re-checked; excluded from counts
     at_submission: bool = True
+    # The kinds of supporting document the claim carries (uploaded by the trainee); None:
+    # the trainee's documents not yet attached to a claim (the wizard's uploads).
+    document_kinds: set[str] | None = None
+
+    @cached_property
+    def measure(self) -> CityMeasure | None:
+        """各市配套措施: the bureau's city's measure in force on the submission date (a re-check
+        reads the one the claim was computed under); None: the provincial default."""
+        if self.claim is not None and self.claim.pk:
+            return self.claim.measure
+        if self.bureau is None or self.bureau.city_id is None:
+            return None
+        return CityMeasure.in_force(city_id=self.bureau.city_id, on=self.today)
+
+    @property
+    def claim_window_months(self) -> int:
+        return (
+            self.measure.claim_window_months
+            if self.measure is not None
+            else self.settings.claim_window_months
+        )
+
+    @cached_property
+    def kinds_held(self) -> set[str]:
+        if self.document_kinds is not None:
+            return set(self.document_kinds)
+        from subsidies.models import ClaimDocument
+
+        if self.claim is not None and self.claim.pk:
+            return set(ClaimDocument.objects.filter(claim=self.claim).values_list("kind", flat=True))
+        return set(
+            ClaimDocument.objects.filter(trainee_id=self.trainee.pk, claim__isnull=True).values_list(
+                "kind", flat=True
+            )
+        )
 
     @cached_property
     def other_active_claims(self) -> list[dict]:
@@ -347,16 +385,75 @@ def no_standard(ctx: ClaimContext):
 
 @rule(CLAIM_WINDOW_CLOSED)
 def claim_window_closed(ctx: ClaimContext):
-    """Cities' rules (reference-data.md): claim within N months (12 by default) of the level
-    certificate's issue date, the last day included."""
+    """可按各市有关规定申领: claim within the city measure's N months (12 by default, the policy
+    settings' window where the city has no measure) of the level certificate's issue date,
+    the last day included."""
     level = ctx.require_level_certificate()
-    last_day = claim_window_end(level.issued_on, ctx.settings.claim_window_months)
+    months = ctx.claim_window_months
+    last_day = claim_window_end(level.issued_on, months)
     if ctx.today > last_day:
         return _("The claim window closed on %(last_day)s (%(months)s months after the certificate).") % {
             "last_day": last_day.isoformat(),
-            "months": ctx.settings.claim_window_months,
+            "months": months,
         }
     return None
+
+
+def missing_document_requirements(ctx: ClaimContext) -> list:
+    """The measure's requirements for the claim's basis that the documents do not meet."""
+    if ctx.measure is None or ctx.basis is None:
+        return []
+    held = ctx.kinds_held
+    return [r for r in ctx.measure.requirements.all() if r.basis == ctx.basis and not (r.kinds() & held)]
+
+
+@rule(MISSING_DOCUMENTS)
+def missing_documents(ctx: ClaimContext):
+    """可按各市有关规定申领职业培训补贴: every supporting document the city's measure requires for
+    the claim's basis is attached (for example a 居住证 to claim at the city of residence)."""
+    missing = missing_document_requirements(ctx)
+    if not missing:
+        return None
+    return _(
+        "Under the city's own rules (%(measure)s), a claim at the %(basis)s needs: %(documents)s. "
+        "Upload them and submit again."
+    ) % {
+        "measure": ctx.measure.title,
+        "basis": ClaimBasis(ctx.basis).label,
+        "documents": "、".join(str(r) for r in missing),
+    }
+
+
+@dataclass(frozen=True)
+class Computation:
+    """standard × share + uplift = amount (SPEC "Each city's supporting measures")."""
+
+    standard: Decimal
+    share_percent: Decimal
+    uplift: Decimal
+    amount: Decimal
+
+
+def compute_amount(ctx: ClaimContext) -> Computation | None:
+    """The claim's amount under the measure in force: the standard on the level certificate's
+    issue date, times the share for the trainee's category, plus the uplift (capped) where
+    the occupation is one the city lists as in short supply (紧缺职业)."""
+    if ctx.standard is None or ctx.level_certificate is None:
+        return None
+    cent = Decimal("0.01")
+    standard = ctx.standard.amount
+    measure = ctx.measure
+    if measure is None:
+        return Computation(standard, Decimal(100), Decimal(0).quantize(cent), standard)
+    share = Decimal(measure.share_for(ctx.trainee.category))
+    uplift = Decimal(0)
+    if any(o.pk == ctx.level_certificate.occupation_id for o in measure.shortage_occupations.all()):
+        uplift = standard * Decimal(measure.shortage_uplift_percent) / 100
+        if measure.shortage_uplift_cap is not None:
+            uplift = min(uplift, Decimal(measure.shortage_uplift_cap))
+    uplift = uplift.quantize(cent, rounding=ROUND_HALF_UP)
+    amount = (standard * share / 100).quantize(cent, rounding=ROUND_HALF_UP) + uplift
+    return Computation(standard, share, uplift, amount)
 
 
 def run_rules(ctx: ClaimContext) -> list[RuleResult]:

@@ -10,6 +10,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -23,6 +24,8 @@ from core.xlsx_import import ImportResult
 from reference.models import Bureau, City
 from subsidies import rules
 from subsidies.models import (
+    CityMeasure,
+    ClaimDocument,
     ClaimEvent,
     ClaimStatus,
     ExternalSubsidyRecord,
@@ -65,6 +68,7 @@ def _context(
     bureau: Bureau | None,
     claim: SubsidyClaim | None,
     now: datetime.datetime | None = None,
+    document_kinds: set[str] | None = None,
 ) -> rules.ClaimContext:
     today = timezone.localdate(now or timezone.now())
     # Load what the rules read in one query per object, whatever the caller had cached, so
@@ -74,7 +78,9 @@ def _context(
             pk=training_certificate.pk
         )
     if level_certificate is not None:
-        level_certificate = LevelCertificate.objects.select_related("evaluator", "occupation").get(pk=level_certificate.pk)
+        level_certificate = LevelCertificate.objects.select_related("evaluator", "occupation").get(
+            pk=level_certificate.pk
+        )
     if bureau is not None:
         bureau = Bureau.objects.select_related("city").get(pk=bureau.pk)
     return rules.ClaimContext(
@@ -88,6 +94,7 @@ def _context(
         settings=PolicySettings.current(),
         claim=claim,
         at_submission=claim is None,
+        document_kinds=document_kinds,
     )
 
 
@@ -98,11 +105,13 @@ def claim_check(
     level_certificate: LevelCertificate | None,
     bureau: Bureau | None,
     claim: SubsidyClaim | None = None,
+    documents: list[ClaimDocument] | None = None,
 ) -> list[rules.RuleResult]:
     """Every rule's result for a prospective claim (``claim=None``) or an existing one.
 
     For an existing claim the counts leave the claim itself out and the rules judged at
-    submission only (the claim window) are not run again.
+    submission only (the claim window) are not run again. ``documents``: the supporting
+    documents the claim would carry (default: the trainee's uploads not yet on a claim).
     """
     ctx = _context(
         trainee=trainee,
@@ -110,8 +119,46 @@ def claim_check(
         level_certificate=level_certificate,
         bureau=bureau,
         claim=claim,
+        document_kinds=None if documents is None else {d.kind for d in documents},
     )
     return rules.run_rules(ctx)
+
+
+def claim_preview(
+    *,
+    trainee: Trainee,
+    training_certificate: TrainingCertificate | None,
+    level_certificate: LevelCertificate | None,
+    bureau: Bureau | None,
+    documents: list[ClaimDocument] | None = None,
+) -> dict[str, Any]:
+    """What the claim wizard shows before anything is written: every rule's result, the
+    measure in force, the computation (standard × share + uplift = amount) and the
+    documents the measure requires for the basis, with which are still missing."""
+    ctx = _context(
+        trainee=trainee,
+        training_certificate=training_certificate,
+        level_certificate=level_certificate,
+        bureau=bureau,
+        claim=None,
+        document_kinds=None if documents is None else {d.kind for d in documents},
+    )
+    results = rules.run_rules(ctx)
+    computation = rules.compute_amount(ctx)
+    required = (
+        [r for r in ctx.measure.requirements.all() if r.basis == ctx.basis]
+        if ctx.measure is not None and ctx.basis
+        else []
+    )
+    missing = rules.missing_document_requirements(ctx)
+    return {
+        "results": results,
+        "basis": ctx.basis,
+        "measure": ctx.measure,
+        "computation": computation,
+        "required_documents": required,
+        "missing_documents": missing,
+    }
 
 
 # Which rule a partial unique constraint stands for, when the database (not the rules) says no.
@@ -147,6 +194,7 @@ _LOADED_RELATIONS = [
     "occupation",
     "bureau",
     "standard",
+    "measure",
     "submitted_by",
     "decided_by",
 ]
@@ -181,10 +229,13 @@ def claim_submit(
     level_certificate: LevelCertificate | None,
     bureau: Bureau | None,
     actor=None,
+    documents: list[ClaimDocument] | None = None,
 ) -> SubsidyClaim:
     """Submit a claim: run every rule, write the claim and its first event, or write nothing.
 
-    Raises ``ClaimIneligible`` naming every failed rule.
+    ``documents``: the supporting documents uploaded for it (the trainee's, not on another
+    claim); by default every upload of the trainee not yet on a claim. They are attached to
+    the claim. Raises ``ClaimIneligible`` naming every failed rule.
     """
     _check_submitter(actor, trainee=trainee, bureau=bureau)
     try:
@@ -196,6 +247,21 @@ def claim_submit(
             locked = Trainee.objects.select_for_update().get(pk=trainee.pk)
             # One instant for the check, the claim year and the submission time.
             now = timezone.now()
+            # The uploads are the trainee's, so the trainee lock above also serialises
+            # attaching them: two submissions cannot both take the same document.
+            pending = ClaimDocument.objects.filter(trainee_id=locked.pk, claim__isnull=True)
+            if documents is not None:
+                wanted = {d.pk for d in documents}
+                pending = pending.filter(pk__in=wanted)
+                if pending.count() != len(wanted):
+                    raise ApplicationError(
+                        "invalid_documents",
+                        _(
+                            "A document given is not one of your uploads waiting for a claim; upload it again."
+                        ),
+                        {"documents": sorted(wanted - set(pending.values_list("pk", flat=True)))},
+                    )
+            attached = list(pending)
             ctx = _context(
                 trainee=locked,
                 training_certificate=training_certificate,
@@ -203,6 +269,7 @@ def claim_submit(
                 bureau=bureau,
                 claim=None,
                 now=now,
+                document_kinds={d.kind for d in attached},
             )
             results = rules.run_rules(ctx)
             if rules.failures(results):
@@ -210,6 +277,7 @@ def claim_submit(
             # Passing the rules means both exist: the basis (wrong_bureau) and the standard
             # in force on the certificate's issue date (no_standard).
             standard = ctx.standard
+            computation = rules.compute_amount(ctx)
             claim = SubsidyClaim(
                 trainee=locked,
                 training_certificate=ctx.training_certificate,
@@ -219,7 +287,12 @@ def claim_submit(
                 bureau=ctx.bureau,
                 basis=ctx.basis,
                 standard=standard,
-                amount=standard.amount,
+                # Under the city's measure in force today (SPEC "Each city's supporting measures").
+                measure=ctx.measure,
+                standard_amount=computation.standard,
+                share_percent=computation.share_percent,
+                uplift_amount=computation.uplift,
+                amount=computation.amount,
                 status=ClaimStatus.SUBMITTED,
                 claim_year=ctx.year,
                 submitted_at=now,
@@ -236,6 +309,8 @@ def claim_submit(
             # related rows were loaded above, so their existence is not asked again.
             claim.full_clean(exclude=_LOADED_RELATIONS, validate_constraints=False)
             claim.save()
+            if attached:
+                ClaimDocument.objects.filter(pk__in=[d.pk for d in attached]).update(claim=claim)
             _event(claim=claim, actor=actor, from_status="", to_status=ClaimStatus.SUBMITTED, at=now)
     except IntegrityError as exc:
         # Another transaction got there first on a certificate (held by a different
@@ -605,3 +680,140 @@ def external_subsidy_import(*, rows: Iterable[ExternalSubsidyRow], actor=None) -
         # ignore_conflicts: a concurrent import of the same file must not fail either.
         ExternalSubsidyRecord.objects.bulk_create(new, batch_size=1000, ignore_conflicts=True)
     return ImportResult(created=len(new), unchanged=len(records) - len(new))
+
+
+# -- supporting documents (申领材料) ----------------------------------------------------------------
+
+DOCUMENT_SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+)
+DEFAULT_DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
+
+
+def document_max_bytes() -> int:
+    from django.conf import settings
+
+    return getattr(settings, "CLAIM_DOCUMENT_MAX_BYTES", DEFAULT_DOCUMENT_MAX_BYTES)
+
+
+def _sniff_type(head: bytes) -> str | None:
+    """The file's type from its first bytes, never from its name or the browser's word."""
+    for signature, content_type in DOCUMENT_SIGNATURES:
+        if head.startswith(signature):
+            return content_type
+    return None
+
+
+def claim_document_attach(
+    *, trainee: Trainee, kind: str, file, actor, claim: SubsidyClaim | None = None
+) -> ClaimDocument:
+    """Upload a supporting document (居住证, 劳动合同, ...) for a claim.
+
+    Without ``claim``: the claim wizard's upload before submission; ``claim_submit`` attaches
+    it to the claim. With ``claim``: added to the trainee's submitted claim (a reviewer asked
+    for it). Only the trainee uploads. PDF, JPEG or PNG (judged by the content), at most
+    ``CLAIM_DOCUMENT_MAX_BYTES`` (5 MB). Stored through Django's storage API.
+    """
+    from subsidies.models import DocumentKind
+
+    if actor is None or trainee.user_id is None or trainee.user_id != actor.pk:
+        raise NotPermitted("not_permitted", _("Only the trainee may upload documents for their claims."))
+    errors: dict[str, str] = {}
+    if kind not in DocumentKind.values:
+        errors["kind"] = _("Choose which document this is.")
+    size = getattr(file, "size", None)
+    if file is None or not size:
+        errors["file"] = _("Choose a file to upload.")
+    elif size > document_max_bytes():
+        errors["file"] = _("The file is larger than %(mb)d MB; scan it at a lower resolution.") % {
+            "mb": document_max_bytes() // (1024 * 1024)
+        }
+    content_type = None
+    if "file" not in errors:
+        file.seek(0)
+        content_type = _sniff_type(file.read(16))
+        file.seek(0)
+        if content_type is None:
+            errors["file"] = _("Upload a PDF, JPG or PNG file (a photo or a scan of the document).")
+    if errors:
+        raise ApplicationError("invalid_document", _("The document cannot be accepted."), errors)
+    with transaction.atomic():
+        # The trainee lock: the same one claim_submit takes before attaching the uploads.
+        Trainee.objects.select_for_update().filter(pk=trainee.pk).first()
+        if claim is not None:
+            claim = SubsidyClaim.objects.select_for_update(of=("self",)).get(pk=claim.pk)
+            if claim.trainee_id != trainee.pk:
+                raise NotPermitted(
+                    "not_permitted", _("Only the trainee may upload documents for their claims.")
+                )
+            if claim.status != ClaimStatus.SUBMITTED:
+                raise InvalidTransition(
+                    "claim_decided",
+                    _("The claim has been decided; documents can no longer be added to it."),
+                )
+        name = str(getattr(file, "name", "") or "document").rsplit("/", 1)[-1][:200]
+        document = ClaimDocument(
+            trainee=trainee,
+            claim=claim,
+            kind=kind,
+            original_name=name,
+            content_type=content_type,
+            size=size,
+            uploaded_by=actor,
+            uploaded_at=timezone.now(),
+        )
+        # Saved through the storage API (local disk, or an S3-compatible store).
+        document.file.save(name, file, save=False)
+        document.save()
+    return document
+
+
+# -- city supporting measures (各市配套措施) -----------------------------------------------------------
+
+
+def may_edit_measures_of(actor, city_id: int | None) -> bool:
+    """Provincial staff, and the reviewers of the city's own bureau."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    if actor.is_provincial:
+        return True
+    return bool(actor.is_bureau_reviewer and actor.bureau_id and actor.bureau.city_id == city_id)
+
+
+def measure_save(*, measure: CityMeasure, actor) -> CityMeasure:
+    """Add a city's measure, or change one not yet in force.
+
+    A measure in force (or past) is history: claims were computed under it. It is never
+    changed; a new measure from a later date replaces it (``measure_in_force``).
+    """
+    if not may_edit_measures_of(actor, measure.city_id):
+        raise NotPermitted(
+            "not_permitted", _("Only provincial staff and the city's own bureau may set its measures.")
+        )
+    today = timezone.localdate()
+    if measure.pk is not None:
+        stored = CityMeasure.objects.get(pk=measure.pk)
+        if stored.effective_from <= today:
+            raise ApplicationError(
+                "measure_in_force",
+                _(
+                    "This measure has been in force since %(date)s and claims were computed under it; "
+                    "add a new measure from a later date instead of changing it."
+                )
+                % {"date": stored.effective_from},
+            )
+    if measure.effective_from is not None and measure.effective_from < today and measure.pk is None:
+        raise ApplicationError(
+            "measure_backdated",
+            _(
+                "A new measure starts today or later; claims already submitted keep the measure they were computed under."
+            ),
+            {"effective_from": str(measure.effective_from)},
+        )
+    if measure.pk is None:
+        measure.created_by = actor
+    measure.full_clean()
+    measure.save()
+    return measure

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import django_filters
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -25,10 +25,81 @@ from institutions.models import TrainingPlan
 from institutions.selectors import plans_visible_to
 from reference.models import City
 from trainees import services
-from trainees.models import CompletionResult, Enrolment, PayeeKind, Trainee, TraineeCategory
-from trainees.selectors import continuing_education_by_year, enrolments_visible_to, trainees_visible_to
+from trainees.models import (
+    Attendance,
+    ClassEvaluation,
+    CompletionResult,
+    Enrolment,
+    PayeeKind,
+    Trainee,
+    TraineeCategory,
+)
+from trainees.selectors import (
+    attendance_for_trainee,
+    continuing_education_by_year,
+    enrolments_visible_to,
+    trainees_visible_to,
+)
 
 # -- serializers ------------------------------------------------------------------------------
+
+
+class AttendanceSerializer(serializers.ModelSerializer):
+    """One attendance record: the session, when signed in and out, minutes, where from."""
+
+    plan = serializers.IntegerField(source="enrolment.plan_id", read_only=True)
+    plan_title = serializers.CharField(source="enrolment.plan.title", read_only=True)
+    session_date = serializers.DateField(source="session.date", read_only=True, default=None)
+    session_starts_at = serializers.TimeField(source="session.starts_at", read_only=True, default=None)
+    session_ends_at = serializers.TimeField(source="session.ends_at", read_only=True, default=None)
+    session_topic = serializers.CharField(source="session.topic", read_only=True, default="")
+    session_venue = serializers.CharField(source="session.venue", read_only=True, default="")
+    mode_display = DisplayField("mode")
+    source_display = DisplayField("source")
+
+    class Meta:
+        model = Attendance
+        fields = [
+            "id",
+            "enrolment",
+            "plan",
+            "plan_title",
+            "session",
+            "session_date",
+            "session_starts_at",
+            "session_ends_at",
+            "session_topic",
+            "session_venue",
+            "mode",
+            "mode_display",
+            "signed_in_at",
+            "signed_out_at",
+            "minutes",
+            "source",
+            "source_display",
+            "recorded_at",
+            "corrects",
+            "reason",
+        ]
+        read_only_fields = fields
+
+
+class EvaluationInputSerializer(serializers.Serializer):
+    content = serializers.IntegerField(min_value=1, max_value=5, label=gettext_lazy("content"))
+    teaching = serializers.IntegerField(min_value=1, max_value=5, label=gettext_lazy("teaching"))
+    organisation = serializers.IntegerField(
+        min_value=1, max_value=5, label=pgettext_lazy("evaluation", "organisation")
+    )
+    comment = serializers.CharField(
+        max_length=1000, required=False, allow_blank=True, default="", label=gettext_lazy("comment")
+    )
+
+
+class EvaluationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ClassEvaluation
+        fields = ["id", "enrolment", "content", "teaching", "organisation", "comment", "submitted_at"]
+        read_only_fields = fields
 
 
 class TraineeSerializer(serializers.ModelSerializer):
@@ -331,10 +402,38 @@ class EnrolmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
         "create": frozenset({INSTITUTION}),
         "hours": frozenset({INSTITUTION}),
         "completion": frozenset({INSTITUTION}),
+        "attendance": ALL_ROLES,
+        "evaluation": frozenset({TRAINEE}),
     }
 
     def get_queryset(self):
         return enrolments_visible_to(self.request.user).select_related("training_certificate")
+
+    @extend_schema(
+        summary="The enrolment's attendance as it stands (corrections applied), session by session",
+        responses={200: AttendanceSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def attendance(self, request, pk=None):
+        enrolment = self.get_object()
+        records = attendance_for_trainee(trainee=enrolment.trainee).filter(enrolment=enrolment)
+        page = self.paginate_queryset(records)
+        return self.get_paginated_response(AttendanceSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Rate the class once, after the completion test (评教)",
+        request=EvaluationInputSerializer,
+        responses={201: EvaluationSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def evaluation(self, request, pk=None):
+        enrolment = self.get_object()
+        data = EvaluationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        evaluation = services.evaluation_submit(
+            enrolment=enrolment, actor=request.user, **data.validated_data
+        )
+        return Response(EvaluationSerializer(evaluation).data, status=status.HTTP_201_CREATED)
 
     def _respond(self, enrolment, code=status.HTTP_200_OK):
         enrolment = self.get_queryset().get(pk=enrolment.pk)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from core.identity import mask_account_number, mask_resident_id, normalize_resident_id, validate_resident_id
 from institutions.models import TrainingPlan
@@ -161,6 +162,206 @@ class Enrolment(models.Model):
     @property
     def total_hours(self):
         return self.hours_online + self.hours_offline
+
+
+class SessionMode(models.TextChoices):
+    ONLINE = "online", _("Online")
+    OFFLINE = "offline", _("Offline")
+
+
+class ClassSession(models.Model):
+    """One session (课次) of a plan's class: when, how, what and where."""
+
+    plan = models.ForeignKey(
+        TrainingPlan, verbose_name=_("training plan"), on_delete=models.PROTECT, related_name="sessions"
+    )
+    date = models.DateField(_("date"))
+    starts_at = models.TimeField(_("starts at"))
+    ends_at = models.TimeField(_("ends at"))
+    mode = models.CharField(_("mode"), max_length=8, choices=SessionMode.choices)
+    topic = models.CharField(_("topic"), max_length=200)
+    venue = models.CharField(
+        _("place or platform"), max_length=200, help_text=_("The classroom, or the online platform's name.")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("class session")
+        verbose_name_plural = _("class sessions")
+        ordering = ["plan", "date", "starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")), name="trainees_classsession_ends_after_start"
+            ),
+            models.UniqueConstraint(
+                fields=["plan", "date", "starts_at"], name="trainees_classsession_one_start_per_plan"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y-%m-%d} {self.starts_at:%H:%M}-{self.ends_at:%H:%M} {self.topic}"
+
+    @property
+    def minutes(self) -> int:
+        return (self.ends_at.hour * 60 + self.ends_at.minute) - (
+            self.starts_at.hour * 60 + self.starts_at.minute
+        )
+
+
+class AttendanceSource(models.TextChoices):
+    MANUAL = "manual", _("Entered by hand")
+    IMPORT = "import", _("Imported")
+    PLATFORM = "platform", _("Online platform")
+    # The hours an enrolment held before attendance was kept, carried over by migration
+    # (one record per mode), marked as such.
+    OPENING = "opening", _("Opening total carried over from before attendance was kept")
+    # A total typed in without sessions (the hours form and the hours import): kept as a
+    # record like any other, so the derived hours still add up.
+    TOTAL = "total", _("Total entered without sessions")
+
+
+# Records of these sources belong to no session.
+SESSIONLESS_SOURCES = (AttendanceSource.OPENING, AttendanceSource.TOTAL)
+
+
+class AttendanceQuerySet(models.QuerySet):
+    """Attendance is append-only: a correction is a new record naming the corrected one."""
+
+    def update(self, **kwargs):
+        raise TypeError("attendance records are append-only")
+
+    def delete(self):
+        raise TypeError("attendance records are append-only")
+
+    def current(self):
+        """The records no later record corrects: what the hours are derived from."""
+        return self.filter(corrections__isnull=True)
+
+
+class Attendance(models.Model):
+    """A trainee's attendance of one session (or an opening total), never edited in place."""
+
+    enrolment = models.ForeignKey(
+        Enrolment, verbose_name=_("enrolment"), on_delete=models.PROTECT, related_name="attendance"
+    )
+    session = models.ForeignKey(
+        ClassSession,
+        verbose_name=_("class session"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="attendance",
+    )
+    # Copied from the session (or given for an opening total), so hours are summed per mode
+    # without a join.
+    mode = models.CharField(_("mode"), max_length=8, choices=SessionMode.choices)
+    signed_in_at = models.DateTimeField(_("signed in at"), null=True, blank=True)
+    signed_out_at = models.DateTimeField(_("signed out at"), null=True, blank=True)
+    minutes = models.PositiveIntegerField(_("minutes attended"))
+    source = models.CharField(_("source"), max_length=8, choices=AttendanceSource.choices)
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded at"))
+    corrects = models.ForeignKey(
+        "self",
+        verbose_name=_("corrects"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="corrections",
+    )
+    reason = models.TextField(_("reason for correction"), blank=True)
+
+    objects = AttendanceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("attendance record")
+        verbose_name_plural = _("attendance records")
+        ordering = ["enrolment", "session__date", "session__starts_at", "id"]
+        constraints = [
+            # A record is corrected at most once; a second correction corrects the first.
+            models.UniqueConstraint(fields=["corrects"], name="trainees_attendance_corrected_once"),
+            # One original record per trainee and session; later ones are corrections.
+            models.UniqueConstraint(
+                fields=["enrolment", "session"],
+                condition=Q(corrects__isnull=True, session__isnull=False),
+                name="trainees_attendance_once_per_session",
+            ),
+            models.CheckConstraint(
+                condition=Q(corrects__isnull=True) | ~Q(reason=""),
+                name="trainees_attendance_correction_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(signed_in_at__isnull=True)
+                | Q(signed_out_at__isnull=True)
+                | Q(signed_out_at__gte=F("signed_in_at")),
+                name="trainees_attendance_out_after_in",
+            ),
+            # Totals have no session; everything else records one session.
+            models.CheckConstraint(
+                condition=(Q(source__in=["opening", "total"]) & Q(session__isnull=True))
+                | (~Q(source__in=["opening", "total"]) & Q(session__isnull=False)),
+                name="trainees_attendance_session_matches_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(minutes__gte=0), name="trainees_attendance_minutes_non_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["session", "signed_in_at"], name="attendance_session_in_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment_id} {self.session or self.get_source_display()} {self.minutes}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("attendance records are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("attendance records are append-only")
+
+
+class ClassEvaluation(models.Model):
+    """评教: a trainee's rating of the class after completion, once."""
+
+    enrolment = models.OneToOneField(
+        Enrolment, verbose_name=_("enrolment"), on_delete=models.PROTECT, related_name="evaluation"
+    )
+    content = models.PositiveSmallIntegerField(_("content"))
+    teaching = models.PositiveSmallIntegerField(_("teaching"))
+    organisation = models.PositiveSmallIntegerField(pgettext_lazy("evaluation", "organisation"))
+    comment = models.TextField(_("comment"), blank=True, max_length=1000)
+    submitted_at = models.DateTimeField(_("submitted at"))
+
+    class Meta:
+        verbose_name = _("class evaluation")
+        verbose_name_plural = _("class evaluations")
+        ordering = ["-submitted_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content__gte=1, content__lte=5)
+                & Q(teaching__gte=1, teaching__lte=5)
+                & Q(organisation__gte=1, organisation__lte=5),
+                name="trainees_classevaluation_scores_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment_id}: {self.content}/{self.teaching}/{self.organisation}"
 
 
 class ApplicationStatus(models.TextChoices):

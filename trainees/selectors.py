@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce, ExtractYear, Greatest
 
 from accounts.models import Role
 from institutions.selectors import plan_scope_q
-from trainees.models import Application, Enrolment, Trainee
+from trainees.models import Application, Attendance, ClassSession, Enrolment, Trainee
 
 
 def trainees_visible_to(user) -> QuerySet[Trainee]:
@@ -92,6 +92,168 @@ def continuing_education_rows(*, trainees: QuerySet[Trainee], year: int):
         .select_related("trainee", "plan", "plan__institution", "plan__occupation")
         .order_by("trainee_id", "plan__end_date", "id")
     )
+
+
+def sessions_visible_to(user) -> QuerySet[ClassSession]:
+    qs = ClassSession.objects.select_related("plan", "plan__institution")
+    if user is None or not user.is_authenticated:
+        return qs.none()
+    if user.is_provincial:
+        return qs
+    if user.role == Role.TRAINEE:
+        return qs.filter(plan__enrolments__trainee__user=user).distinct()
+    q = plan_scope_q(user, prefix="plan__")
+    return qs if q is None else qs.filter(q)
+
+
+def attendance_visible_to(user) -> QuerySet[Attendance]:
+    """Every attendance record (corrected ones too) the user may read, by the enrolment's scope."""
+    qs = Attendance.objects.select_related(
+        "enrolment", "enrolment__trainee", "enrolment__plan", "session", "operator", "corrects"
+    )
+    if user is None or not user.is_authenticated:
+        return qs.none()
+    if user.is_provincial:
+        return qs
+    if user.role == Role.TRAINEE:
+        return qs.filter(enrolment__trainee__user=user)
+    q = plan_scope_q(user, prefix="enrolment__plan__")
+    if user.role == Role.BUREAU:
+        # A bureau also reads the training behind the claims filed to it (the class may be
+        # in another city).
+        from_claims = Q(enrolment__training_certificate__claims__bureau_id=user.bureau_id)
+        q = from_claims if q is None else q | from_claims
+        return qs.filter(q).distinct()
+    return qs if q is None else qs.filter(q)
+
+
+def attendance_for_trainee(*, trainee: Trainee) -> QuerySet[Attendance]:
+    """The trainee's attendance as it stands (corrections applied), class by class, session by
+    session: for the trainee service's "my attendance" page."""
+    return (
+        Attendance.objects.current()
+        .filter(enrolment__trainee=trainee)
+        .select_related("session", "enrolment__plan", "enrolment__plan__institution")
+        .order_by("enrolment__plan__start_date", "enrolment_id", "session__date", "session__starts_at", "id")
+    )
+
+
+def attendance_history(*, record: Attendance) -> list[Attendance]:
+    """The chain a record belongs to, oldest first: the original and each correction."""
+    chain = [record]
+    while chain[0].corrects_id:
+        chain.insert(0, Attendance.objects.select_related("operator").get(pk=chain[0].corrects_id))
+    later = record
+    while True:
+        nxt = Attendance.objects.select_related("operator").filter(corrects=later).first()
+        if nxt is None:
+            break
+        chain.append(nxt)
+        later = nxt
+    return chain
+
+
+def sessions_minutes_by_enrolment(*, plan) -> dict[int, dict[str, int]]:
+    """Minutes attended per enrolment and mode over the class's sessions (totals left out)."""
+    out: dict[int, dict[str, int]] = {}
+    for row in (
+        Attendance.objects.current()
+        .filter(enrolment__plan=plan, session__isnull=False)
+        .values("enrolment_id", "mode")
+        .annotate(total=Sum("minutes"))
+        .order_by()
+    ):
+        out.setdefault(row["enrolment_id"], {})[row["mode"]] = row["total"] or 0
+    return out
+
+
+def overlapping_attendance(*, trainee_ids=None) -> list[dict]:
+    """Pairs of a trainee's current attendance whose sessions overlap in time (two sessions
+    at once, in the same class or in two), for the risk signals: ``[{"trainee_id",
+    "first", "second"}]`` with the two record ids."""
+    records = Attendance.objects.current().filter(session__isnull=False, minutes__gt=0)
+    if trainee_ids is not None:
+        records = records.filter(enrolment__trainee_id__in=list(trainee_ids))
+    rows = records.values_list(
+        "id", "enrolment__trainee_id", "session__date", "session__starts_at", "session__ends_at"
+    ).order_by("enrolment__trainee_id", "session__date", "session__starts_at")
+    pairs: list[dict] = []
+    open_by_trainee: dict[int, list[tuple]] = {}
+    for pk, trainee_id, day, start, end in rows.iterator(chunk_size=5000):
+        active = [r for r in open_by_trainee.get(trainee_id, []) if r[1] == day and r[2] > start]
+        for other in active:
+            pairs.append({"trainee_id": trainee_id, "first": other[0], "second": pk})
+        active.append((pk, day, end))
+        open_by_trainee[trainee_id] = active
+    return pairs
+
+
+def sessions_signed_in_in_one_minute(*, min_trainees: int = 5) -> list[dict]:
+    """Sessions where every trainee signed in was signed in within the same minute by one
+    operator (a whole class "signed in" at once), for the risk signals: ``[{"session_id",
+    "operator_id", "count"}]``."""
+    from django.db.models import Count, Max, Min
+
+    found = []
+    rows = (
+        Attendance.objects.current()
+        .filter(session__isnull=False, signed_in_at__isnull=False)
+        .values("session_id")
+        .annotate(
+            count=Count("id"),
+            operators=Count("operator_id", distinct=True),
+            first=Min("signed_in_at"),
+            last=Max("signed_in_at"),
+            operator=Max("operator_id"),
+        )
+        .filter(count__gte=min_trainees, operators=1)
+        .order_by()
+    )
+    for row in rows:
+        if (row["last"] - row["first"]).total_seconds() < 60:
+            found.append(
+                {"session_id": row["session_id"], "operator_id": row["operator"], "count": row["count"]}
+            )
+    return found
+
+
+def evaluation_averages(*, enrolments: QuerySet[Enrolment], by: str = "plan") -> list[dict]:
+    """评教 averages of the evaluations of ``enrolments``, per class (``by="plan"``) or per
+    institution (``by="institution"``): ``[{"id", "name", "count", "content", "teaching",
+    "organisation", "overall"}]``, best first."""
+    from django.db.models import Avg, Count
+
+    key, name = (
+        ("plan_id", "plan__title") if by == "plan" else ("plan__institution_id", "plan__institution__name")
+    )
+    rows = (
+        enrolments.filter(evaluation__isnull=False)
+        .values(key, name)
+        .annotate(
+            count=Count("evaluation"),
+            content=Avg("evaluation__content"),
+            teaching=Avg("evaluation__teaching"),
+            organisation=Avg("evaluation__organisation"),
+        )
+        .order_by()
+    )
+    out = []
+    for r in rows:
+        scores = [
+            Decimal(str(r[k])).quantize(Decimal("0.01")) for k in ("content", "teaching", "organisation")
+        ]
+        out.append(
+            {
+                "id": r[key],
+                "name": r[name],
+                "count": r["count"],
+                "content": scores[0],
+                "teaching": scores[1],
+                "organisation": scores[2],
+                "overall": (sum(scores) / 3).quantize(Decimal("0.01")),
+            }
+        )
+    return sorted(out, key=lambda r: (-r["overall"], r["name"]))
 
 
 def applications_visible_to(user):

@@ -6,11 +6,12 @@
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -22,11 +23,17 @@ from core.sms import send_sms
 from institutions.models import PlanStatus, TrainingPlan
 from institutions.services import is_institution_staff_of
 from trainees.models import (
+    SESSIONLESS_SOURCES,
     Application,
     ApplicationStatus,
+    Attendance,
+    AttendanceSource,
+    ClassEvaluation,
+    ClassSession,
     CompletionResult,
     Enrolment,
     PayeeKind,
+    SessionMode,
     Trainee,
 )
 
@@ -207,7 +214,10 @@ def enrolment_create(*, plan: TrainingPlan, trainee: Trainee, actor) -> Enrolmen
 
 
 def _lock_enrolment(enrolment: Enrolment) -> Enrolment:
-    return Enrolment.objects.select_for_update().select_related("plan").get(pk=enrolment.pk)
+    # The enrolment row only (``of``): the plan is read, not locked. An attendance import
+    # locks the plan and then the class's enrolments; locking the plan here too, in the
+    # same statement, could take the two in the other order and deadlock with it.
+    return Enrolment.objects.select_for_update(of=("self",)).select_related("plan").get(pk=enrolment.pk)
 
 
 def check_hours(plan: TrainingPlan, hours_online: Decimal, hours_offline: Decimal) -> None:
@@ -225,18 +235,141 @@ def check_hours(plan: TrainingPlan, hours_online: Decimal, hours_offline: Decima
 def enrolment_record_hours(
     *, enrolment: Enrolment, hours_online: Decimal, hours_offline: Decimal, actor
 ) -> Enrolment:
-    """Record the hours attended, online and offline (线上+线下)."""
+    """Record the hours attended, online and offline (线上+线下), as totals.
+
+    The hours are derived from attendance; a total typed in is kept as a record of its own
+    (source ``total``, no session) that makes up the difference between the sessions
+    recorded and the total, so what was typed is still traceable.
+    """
     _require_plan_staff(actor, enrolment.plan)
     enrolment = _lock_enrolment(enrolment)
     _require_accepted(enrolment.plan)
     _require_no_certificate(enrolment)
     hours_online, hours_offline = Decimal(hours_online), Decimal(hours_offline)
     check_hours(enrolment.plan, hours_online, hours_offline)
-    enrolment.hours_online = hours_online
-    enrolment.hours_offline = hours_offline
-    enrolment.full_clean()
-    enrolment.save(update_fields=["hours_online", "hours_offline"])
-    return enrolment
+    set_total_hours(
+        enrolment=enrolment,
+        totals={SessionMode.ONLINE: hours_online, SessionMode.OFFLINE: hours_offline},
+        actor=actor,
+    )
+    return refresh_hours(enrolment_ids=[enrolment.pk])[enrolment.pk]
+
+
+def set_total_hours(*, enrolment: Enrolment, totals: dict[str, Decimal], actor, now=None) -> None:
+    """Make the derived hours of each mode equal ``totals`` with one ``total`` record per mode.
+
+    The caller holds the enrolment lock. A total below the sessions already recorded is
+    refused: the attendance itself must be corrected.
+    """
+    now = now or timezone.now()
+    current = list(
+        Attendance.objects.current()
+        .filter(enrolment_id=enrolment.pk)
+        .values("id", "mode", "source", "minutes")
+    )
+    for mode, hours in totals.items():
+        wanted = int((Decimal(hours) * 60).to_integral_value(rounding=ROUND_HALF_UP))
+        by_session = sum(
+            r["minutes"] for r in current if r["mode"] == mode and r["source"] not in SESSIONLESS_SOURCES
+        )
+        lump = [r for r in current if r["mode"] == mode and r["source"] in SESSIONLESS_SOURCES]
+        lump_minutes = sum(r["minutes"] for r in lump)
+        needed = wanted - by_session
+        if needed < 0:
+            raise ApplicationError(
+                "hours_below_attendance",
+                _(
+                    "The sessions attended already add up to %(hours)s hours %(mode)s; correct the attendance "
+                    "records instead of entering a smaller total."
+                )
+                % {"hours": minutes_to_hours(by_session), "mode": SessionMode(mode).label},
+            )
+        if needed == lump_minutes:
+            continue
+        if not lump:
+            Attendance.objects.create(
+                enrolment=enrolment,
+                mode=mode,
+                minutes=needed,
+                source=AttendanceSource.TOTAL,
+                operator=actor,
+                recorded_at=now,
+            )
+            continue
+        # Correct the last sessionless record; any other (an opening total and a later one)
+        # is corrected to zero, so only one stands.
+        for extra in lump[:-1]:
+            Attendance.objects.create(
+                enrolment=enrolment,
+                mode=mode,
+                minutes=0,
+                source=AttendanceSource.TOTAL,
+                operator=actor,
+                recorded_at=now,
+                corrects_id=extra["id"],
+                reason=_("Replaced by a total entered by hand."),
+            )
+        Attendance.objects.create(
+            enrolment=enrolment,
+            mode=mode,
+            minutes=needed,
+            source=AttendanceSource.TOTAL,
+            operator=actor,
+            recorded_at=now,
+            corrects_id=lump[-1]["id"],
+            reason=_("Total hours entered by hand."),
+        )
+
+
+def minutes_to_hours(minutes: int) -> Decimal:
+    """Hours to one decimal, rounded down: a trainee is never credited time not attended."""
+    return (Decimal(minutes) / 60).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+
+
+def refresh_hours(*, enrolment_ids) -> dict[int, Enrolment]:
+    """Derive ``hours_online`` and ``hours_offline`` of the enrolments from their current
+    attendance records and store them on the enrolment (a cache every reader uses)."""
+    ids = list(enrolment_ids)
+    totals: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        for row in (
+            Attendance.objects.current()
+            .filter(enrolment_id__in=chunk)
+            .values("enrolment_id", "mode")
+            .annotate(total=Sum("minutes"))
+            .order_by()
+        ):
+            totals[row["enrolment_id"]][row["mode"]] = row["total"] or 0
+    enrolments = {}
+    for start in range(0, len(ids), 2000):
+        chunk = ids[start : start + 2000]
+        enrolments.update({e.pk: e for e in Enrolment.objects.filter(pk__in=chunk).select_related("plan")})
+    changed = []
+    for pk, enrolment in enrolments.items():
+        online = minutes_to_hours(totals[pk].get(SessionMode.ONLINE, 0))
+        offline = minutes_to_hours(totals[pk].get(SessionMode.OFFLINE, 0))
+        if (enrolment.hours_online, enrolment.hours_offline) != (online, offline):
+            enrolment.hours_online, enrolment.hours_offline = online, offline
+            changed.append(enrolment)
+    Enrolment.objects.bulk_update(changed, ["hours_online", "hours_offline"], batch_size=1000)
+    return enrolments
+
+
+def hours_shortfall(enrolment: Enrolment) -> str | None:
+    """Why the enrolment's hours fall short of its plan's, or None."""
+    plan = enrolment.plan
+    if enrolment.hours_online >= plan.hours_online and enrolment.hours_offline >= plan.hours_offline:
+        return None
+    return _(
+        "The trainee has attended %(on)s of the plan's %(pon)s hours online and %(off)s of %(poff)s hours "
+        "offline; record the missing attendance before passing the completion test."
+    ) % {
+        "on": enrolment.hours_online,
+        "pon": plan.hours_online,
+        "off": enrolment.hours_offline,
+        "poff": plan.hours_offline,
+    }
 
 
 @transaction.atomic
@@ -248,11 +381,261 @@ def enrolment_record_completion(*, enrolment: Enrolment, passed: bool, on: datet
     _require_no_certificate(enrolment)
     if on < enrolment.plan.start_date:
         raise ApplicationError("invalid_date", _("The completion test cannot be before the class starts."))
+    # 培训机构对完成规定学时和内容的学员进行结业考核: a pass needs the plan's hours.
+    shortfall = hours_shortfall(enrolment) if passed else None
+    if shortfall:
+        raise ApplicationError("hours_incomplete", shortfall)
     enrolment.completion_result = CompletionResult.PASSED if passed else CompletionResult.FAILED
     enrolment.completion_date = on
     enrolment.full_clean()
     enrolment.save(update_fields=["completion_result", "completion_date"])
     return enrolment
+
+
+@transaction.atomic
+def session_create(
+    *,
+    plan: TrainingPlan,
+    date: datetime.date,
+    starts_at: datetime.time,
+    ends_at: datetime.time,
+    mode: str,
+    topic: str,
+    venue: str,
+    actor,
+) -> ClassSession:
+    """Add a session (课次) to an accepted plan's class, within the class's dates."""
+    _require_plan_staff(actor, plan)
+    plan = TrainingPlan.objects.select_for_update().get(pk=plan.pk)
+    _require_accepted(plan)
+    errors: dict[str, str] = {}
+    if not (plan.start_date <= date <= plan.end_date):
+        errors["date"] = _("The session must fall within the class's dates (%(start)s to %(end)s).") % {
+            "start": plan.start_date,
+            "end": plan.end_date,
+        }
+    if ends_at <= starts_at:
+        errors["ends_at"] = _("The session must end after it starts.")
+    if mode not in SessionMode.values:
+        errors["mode"] = _("Choose online or offline.")
+    if not (topic or "").strip():
+        errors["topic"] = _("Enter the session's topic.")
+    if not (venue or "").strip():
+        errors["venue"] = _("Enter the classroom or the online platform.")
+    if errors:
+        raise ApplicationError("invalid_session", _("The session is incomplete or wrong."), errors)
+    if ClassSession.objects.filter(plan=plan, date=date, starts_at=starts_at).exists():
+        raise Conflict(
+            "session_exists",
+            _("The class already has a session starting at %(time)s on %(date)s.")
+            % {"time": starts_at.strftime("%H:%M"), "date": date},
+        )
+    session = ClassSession(
+        plan=plan,
+        date=date,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        mode=mode,
+        topic=topic.strip(),
+        venue=venue.strip(),
+        created_by=actor,
+    )
+    session.full_clean()
+    session.save()
+    return session
+
+
+def attendance_minutes(
+    *, session: ClassSession, signed_in_at: datetime.datetime | None, signed_out_at: datetime.datetime | None
+) -> int | None:
+    """Minutes attended from sign-in and sign-out, counted only within the session's times."""
+    if signed_in_at is None or signed_out_at is None:
+        return None
+    start, end = session_bounds(session)
+    inside = min(end, signed_out_at) - max(start, signed_in_at)
+    return max(0, int(inside.total_seconds() // 60))
+
+
+def session_bounds(session: ClassSession) -> tuple[datetime.datetime, datetime.datetime]:
+    """When the session starts and ends, in Zhejiang time (the settings' zone). Cached on the
+    instance: an import asks once per row."""
+    bounds = getattr(session, "_bounds", None)
+    if bounds is None:
+        tz = timezone.get_default_timezone()
+        bounds = (
+            datetime.datetime.combine(session.date, session.starts_at, tzinfo=tz),
+            datetime.datetime.combine(session.date, session.ends_at, tzinfo=tz),
+        )
+        session._bounds = bounds
+    return bounds
+
+
+def _check_attendance_values(
+    *, session: ClassSession, minutes: int | None, signed_in_at, signed_out_at
+) -> int:
+    errors: dict[str, str] = {}
+    if signed_in_at is not None and signed_out_at is not None and signed_out_at < signed_in_at:
+        errors["signed_out_at"] = _("Signing out cannot be before signing in.")
+    derived = (
+        None
+        if errors
+        else attendance_minutes(session=session, signed_in_at=signed_in_at, signed_out_at=signed_out_at)
+    )
+    if minutes is None:
+        minutes = derived
+    if minutes is None and not errors:
+        errors["minutes"] = _("Enter the minutes attended, or both the sign-in and sign-out times.")
+    elif minutes is not None and not (0 <= minutes <= session.minutes):
+        errors["minutes"] = _("Between 0 and the session's %(n)d minutes.") % {"n": session.minutes}
+    if errors:
+        raise ApplicationError(
+            "invalid_attendance", _("The attendance record is incomplete or wrong."), errors
+        )
+    return minutes
+
+
+@transaction.atomic
+def attendance_record(
+    *,
+    enrolment: Enrolment,
+    session: ClassSession,
+    actor,
+    minutes: int | None = None,
+    signed_in_at: datetime.datetime | None = None,
+    signed_out_at: datetime.datetime | None = None,
+    source: str = AttendanceSource.MANUAL,
+) -> Attendance:
+    """Record a trainee's attendance of a session (entered by the institution).
+
+    A second record for the same session is refused (``attendance_exists``): a change is a
+    correction (:func:`attendance_correct`), which keeps the original.
+    """
+    _require_plan_staff(actor, enrolment.plan)
+    # The enrolment lock serialises every attendance write of one trainee in one class and
+    # the hours derived from them.
+    enrolment = _lock_enrolment(enrolment)
+    _require_no_certificate(enrolment)
+    if session.plan_id != enrolment.plan_id:
+        raise ApplicationError("wrong_session", _("The session belongs to another class."))
+    if source in SESSIONLESS_SOURCES:
+        raise ApplicationError("invalid_attendance", _("A session's attendance cannot be a total."))
+    minutes = _check_attendance_values(
+        session=session, minutes=minutes, signed_in_at=signed_in_at, signed_out_at=signed_out_at
+    )
+    if Attendance.objects.filter(enrolment=enrolment, session=session, corrects__isnull=True).exists():
+        raise Conflict(
+            "attendance_exists",
+            _("Attendance of this session is already recorded for the trainee; correct it instead."),
+        )
+    record = Attendance(
+        enrolment=enrolment,
+        session=session,
+        mode=session.mode,
+        signed_in_at=signed_in_at,
+        signed_out_at=signed_out_at,
+        minutes=minutes,
+        source=source,
+        operator=actor,
+        recorded_at=timezone.now(),
+    )
+    record.full_clean(exclude=["enrolment", "session", "operator"])
+    record.save()
+    refresh_hours(enrolment_ids=[enrolment.pk])
+    return record
+
+
+@transaction.atomic
+def attendance_correct(
+    *,
+    record: Attendance,
+    reason: str,
+    actor,
+    minutes: int | None = None,
+    signed_in_at: datetime.datetime | None = None,
+    signed_out_at: datetime.datetime | None = None,
+) -> Attendance:
+    """Correct an attendance record: a new record naming the corrected one, who and why.
+
+    The original stays as it was; the hours are derived from the correction from now on.
+    Only the latest record of a chain may be corrected (``already_corrected`` otherwise).
+    """
+    enrolment = record.enrolment
+    _require_plan_staff(actor, enrolment.plan)
+    enrolment = _lock_enrolment(enrolment)
+    _require_no_certificate(enrolment)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(
+            "reason_required", _("Say why the attendance is corrected."), {"reason": _("Required.")}
+        )
+    record = Attendance.objects.select_related("session").get(pk=record.pk)
+    if Attendance.objects.filter(corrects=record).exists():
+        raise Conflict(
+            "already_corrected",
+            _("This record has already been corrected; correct the latest record instead."),
+        )
+    if record.session is None:
+        if minutes is None or minutes < 0:
+            raise ApplicationError(
+                "invalid_attendance",
+                _("The attendance record is incomplete or wrong."),
+                {"minutes": _("Enter the minutes (zero or more).")},
+            )
+        signed_in_at = signed_out_at = None
+    else:
+        minutes = _check_attendance_values(
+            session=record.session, minutes=minutes, signed_in_at=signed_in_at, signed_out_at=signed_out_at
+        )
+    correction = Attendance(
+        enrolment=enrolment,
+        session=record.session,
+        mode=record.mode,
+        signed_in_at=signed_in_at,
+        signed_out_at=signed_out_at,
+        minutes=minutes,
+        source=record.source if record.session is None else AttendanceSource.MANUAL,
+        operator=actor,
+        recorded_at=timezone.now(),
+        corrects=record,
+        reason=reason,
+    )
+    correction.full_clean(
+        exclude=["enrolment", "session", "operator", "corrects"], validate_constraints=False
+    )
+    correction.save()
+    refresh_hours(enrolment_ids=[enrolment.pk])
+    return correction
+
+
+@transaction.atomic
+def evaluation_submit(
+    *, enrolment: Enrolment, content: int, teaching: int, organisation: int, comment: str = "", actor
+) -> ClassEvaluation:
+    """The trainee rates the class once, after the completion test (1-5 on each of three)."""
+    if actor is None or enrolment.trainee.user_id is None or enrolment.trainee.user_id != actor.pk:
+        raise NotPermitted("not_permitted", _("Only the trainee may evaluate their own class."))
+    enrolment = _lock_enrolment(enrolment)
+    if enrolment.completion_result == CompletionResult.PENDING:
+        raise ApplicationError(
+            "not_completed",
+            _("The class can be evaluated after the completion test; please come back then."),
+        )
+    errors: dict[str, str] = {}
+    scores = {"content": content, "teaching": teaching, "organisation": organisation}
+    for name, value in scores.items():
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 5:
+            errors[name] = _("Give a score from 1 to 5.")
+    comment = (comment or "").strip()
+    if len(comment) > 1000:
+        errors["comment"] = _("At most %(n)d characters.") % {"n": 1000}
+    if errors:
+        raise ApplicationError("invalid_evaluation", _("The evaluation is incomplete or wrong."), errors)
+    if ClassEvaluation.objects.filter(enrolment=enrolment).exists():
+        raise Conflict("already_evaluated", _("You have already evaluated this class; it is rated once."))
+    evaluation = ClassEvaluation(enrolment=enrolment, comment=comment, submitted_at=timezone.now(), **scores)
+    evaluation.full_clean(exclude=["enrolment"], validate_unique=False)
+    evaluation.save()
+    return evaluation
 
 
 # -- applications (报名) -----------------------------------------------------------------------

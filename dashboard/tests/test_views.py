@@ -121,3 +121,24 @@ def test_the_admin_index_links_the_dashboard_for_reviewers_only(
 ):
     assert URL in client_of(hangzhou_reviewer).get("/admin/").content.decode()
     assert URL not in client_of(institution_staff).get("/admin/").content.decode()
+
+
+def test_the_dashboard_shows_evaluation_averages_of_the_bureaus_institutions(
+    hangzhou_reviewer, ningbo_reviewer, institution, client_of
+):
+    from accounts.tests.factories import UserFactory
+    from institutions.tests.factories import TrainingPlanFactory
+    from trainees.services import evaluation_submit
+    from trainees.tests.factories import EnrolmentFactory, TraineeFactory
+
+    plan = TrainingPlanFactory(institution=institution)
+    for score in (5, 2):
+        user = UserFactory(role="trainee")
+        enrolment = EnrolmentFactory(plan=plan, trainee=TraineeFactory(user=user))
+        evaluation_submit(enrolment=enrolment, content=score, teaching=score, organisation=score, actor=user)
+    with time_machine.travel(TODAY, tick=False):
+        page = client_of(hangzhou_reviewer).get(URL).content.decode()
+        other = client_of(ningbo_reviewer).get(URL).content.decode()
+    table = re.search(r'<table[^>]*id="table-evaluations".*?</table>', page, re.S).group(0)
+    assert institution.name in table and "3.50" in table
+    assert 'id="table-evaluations"' not in other

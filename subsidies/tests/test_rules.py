@@ -22,6 +22,7 @@ SPEC_CODES = [
     "wrong_bureau",
     "no_standard",
     "claim_window_closed",
+    "missing_documents",
 ]
 
 

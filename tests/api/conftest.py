@@ -28,7 +28,7 @@ from institutions.tests.factories import EvaluationInstitutionFactory, TrainingP
 from reference.models import Level
 from reference.tests.factories import OccupationFactory
 from reports.models import JobStatus, PeriodKind, ReportJob, ReportKind
-from subsidies.models import ClaimStatus
+from subsidies.models import ClaimDocument, ClaimStatus, DocumentKind
 from subsidies.tests.factories import SubsidyClaimFactory, SubsidyStandardFactory
 from trainees.tests.factories import EnrolmentFactory, TraineeFactory
 
@@ -127,6 +127,19 @@ def _city_side(side: dict, *, institution, evaluator, trainee, occupation, burea
         ),
         bureau=bureau,
     )
+    # The claim's supporting document (a 居住证 scan), stored through the storage API.
+    document = ClaimDocument(
+        trainee=trainee,
+        claim=side["claim"],
+        kind=DocumentKind.RESIDENCE_PERMIT,
+        original_name="居住证.pdf",
+        content_type="application/pdf",
+        size=len(b"%PDF-1.4 test"),
+        uploaded_at=side["claim"].submitted_at,
+    )
+    document.file.save("permit.pdf", ContentFile(b"%PDF-1.4 test"), save=False)
+    document.save()
+    side["claim_document"] = document
     report = ReportJob(
         kind=ReportKind.CLAIMS,
         bureau=bureau,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from core.identity import generate_resident_id
 
@@ -114,6 +115,13 @@ ENDPOINTS = {
         "enrolment_uncertified",
         lambda w, s: {"passed": True, "on": "2024-03-29"},
     ),
+    "enrolments-attendance": ("get", "enrolments/{id}/attendance/", "enrolment", None),
+    "enrolments-evaluation": (
+        "post",
+        "enrolments/{id}/evaluation/",
+        "enrolment",
+        lambda w, s: {"content": 5, "teaching": 4, "organisation": 5, "comment": "实训扎实"},
+    ),
     "training-certificates-list": ("get", "training-certificates/", "training_certificate", None),
     "training-certificates-retrieve": ("get", "training-certificates/{id}/", "training_certificate", None),
     "training-certificates-create": (
@@ -162,6 +170,19 @@ ENDPOINTS = {
     "messages-retrieve": ("get", "messages/{id}/", "message", None),
     "messages-read": ("post", "messages/{id}/read/", "message", None),
     "messages-read-all": ("post", "messages/read-all/", None, None),
+    "claim-documents-list": ("get", "claim-documents/", "claim_document", None),
+    "claim-documents-retrieve": ("get", "claim-documents/{id}/", "claim_document", None),
+    "claim-documents-file": ("get", "claim-documents/{id}/file/", "claim_document", None),
+    "claim-documents-create": (
+        "post",
+        "claim-documents/",
+        None,
+        lambda w, s: {
+            "kind": "residence_permit",
+            "file": SimpleUploadedFile("居住证.pdf", b"%PDF-1.4 scan"),
+            "claim": w.side(s)["claim"].pk,
+        },
+    ),
     "reports-list": ("get", "reports/", "report", None),
     "reports-retrieve": ("get", "reports/{id}/", "report", None),
     "reports-create": (
@@ -218,6 +239,9 @@ MATRIX = {
     "enrolments-create":            [(403, 403),    (403, 403),     (201, 400),     (403, 403),     (403, 403),     (401, 401)],
     "enrolments-hours":             [(403, 403),    (403, 403),     (200, 404),     (403, 403),     (403, 403),     (401, 401)],
     "enrolments-completion":        [(403, 403),    (403, 403),     (200, 404),     (403, 403),     (403, 403),     (401, 401)],
+    "enrolments-attendance":        [(200, 200),    (200, 404),     (200, 404),     (200, 404),     (200, 404),     (401, 401)],
+    # 评教: the trainee rates their own class, once.
+    "enrolments-evaluation":        [(403, 403),    (403, 403),     (403, 403),     (403, 403),     (201, 404),     (401, 401)],
     "training-certificates-list":   [(SEES, SEES),  (SEES, HIDDEN), (SEES, HIDDEN), (SEES, HIDDEN), (SEES, HIDDEN), (401, 401)],
     "training-certificates-retrieve": [(200, 200),  (200, 404),     (200, 404),     (200, 404),     (200, 404),     (401, 401)],
     "training-certificates-create": [(403, 403),    (403, 403),     (201, 400),     (403, 403),     (403, 403),     (401, 401)],
@@ -240,6 +264,11 @@ MATRIX = {
     "messages-retrieve":            [(404, 404),    (404, 404),     (404, 404),     (404, 404),     (200, 404),     (401, 401)],
     "messages-read":                [(404, 404),    (404, 404),     (404, 404),     (404, 404),     (200, 404),     (401, 401)],
     "messages-read-all":            [(200, NA),     (200, NA),      (200, NA),      (200, NA),      (200, NA),      (401, NA)],
+    # Identity papers: the trainee and the claim's bureau only; to everyone else they do not exist.
+    "claim-documents-list":         [(HIDDEN, HIDDEN), (SEES, HIDDEN), (HIDDEN, HIDDEN), (HIDDEN, HIDDEN), (SEES, HIDDEN), (401, 401)],
+    "claim-documents-retrieve":     [(404, 404),    (200, 404),     (404, 404),     (404, 404),     (200, 404),     (401, 401)],
+    "claim-documents-file":         [(404, 404),    (200, 404),     (404, 404),     (404, 404),     (200, 404),     (401, 401)],
+    "claim-documents-create":       [(403, 403),    (403, 403),     (403, 403),     (403, 403),     (201, 400),     (401, 401)],
     "reports-list":                 [(SEES, SEES),  (SEES, HIDDEN), (403, 403),     (403, 403),     (403, 403),     (401, 401)],
     "reports-retrieve":             [(200, 200),    (200, 404),     (403, 403),     (403, 403),     (403, 403),     (401, 401)],
     "reports-create":               [(202, NA),     (202, NA),      (403, NA),      (403, NA),      (403, NA),      (401, NA)],
@@ -285,10 +314,10 @@ def _call(client, endpoint, world, side):
     if "{id}" in path:
         url = url.replace("{id}", str(world.side(side)[kind].pk))
     data = body(world, side) if body is not None else None
+    # A body carrying a file (a document upload) goes as multipart, like a browser's form.
+    fmt = "multipart" if data and any(hasattr(v, "read") for v in data.values()) else "json"
     return (
-        getattr(client, method)(url, data, format="json")
-        if data is not None
-        else getattr(client, method)(url)
+        getattr(client, method)(url, data, format=fmt) if data is not None else getattr(client, method)(url)
     )
 
 

@@ -44,7 +44,9 @@ CALLERS = [
     ("*", "/api/v1/plans/", "institution"),
     ("GET", "/api/v1/trainees/me/", "trainee"),
     ("*", "/api/v1/trainees/", "institution"),
+    ("POST", "/api/v1/enrolments/{id}/evaluation/", "trainee"),
     ("*", "/api/v1/enrolments/", "institution"),
+    ("*", "/api/v1/claim-documents/", "trainee"),
     ("GET", "/api/v1/training-certificates/", "trainee"),
     ("*", "/api/v1/training-certificates/", "institution"),
     ("*", "/api/v1/level-", "evaluator"),
@@ -78,6 +80,7 @@ PATH_KINDS = {
     "claims": "claim",
     "reports": "report",
     "messages": "message",
+    "claim-documents": "claim_document",
 }
 # Body fields that name a row, and the row of the world they name.
 BODY_KINDS = {
