@@ -1,17 +1,50 @@
 # The two commands of the README. Both set everything up on a fresh clone.
-PYTHON ?= python3.11
-VENV   := .venv
+
+# Python: PYTHON when set, otherwise the newest of python3.13, python3.12, python3.11 on the
+# PATH that actually runs (a pyenv shim for a version not selected is on the PATH but fails).
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11; do \
+	$$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+VENV_VERSION := $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+# A .venv made by another Python (or whose Python is gone) is rebuilt, not half-reused.
+ifneq ($(PY_VERSION),$(VENV_VERSION))
+FORCE_VENV := force
+endif
 
-.PHONY: run test setup lint migrate demo messages bench
+.PHONY: run dev test setup lint migrate demo messages bench python force
 
-$(STAMP): requirements.lock pyproject.toml
+force:
+
+python:
+ifeq ($(PY_VERSION),)
+	@echo "No usable Python 3.11, 3.12 or 3.13 found (tried: $(or $(PYTHON),python3.13 python3.12 python3.11))." >&2
+	@echo "Install one (Debian/Ubuntu: apt install python3.12-venv; macOS: brew install python@3.13)," >&2
+	@echo "or point PYTHON at one: make PYTHON=/path/to/python3.12 run" >&2
+	@exit 1
+endif
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] else 1)' || \
+		{ echo "$(PYTHON) is Python $(PY_VERSION); this project needs 3.11 or newer." >&2; exit 1; }
+	@echo "Python $(PY_VERSION) ($(PYTHON)) in $(VENV)"
+
+$(STAMP): requirements.lock pyproject.toml $(FORCE_VENV) | python
+	@if [ -e $(VENV) ] && [ "$(VENV_VERSION)" != "$(PY_VERSION)" ]; then \
+		echo "$(VENV) was made by Python $(or $(VENV_VERSION),unknown); rebuilding it with $(PY_VERSION)"; \
+		rm -rf $(VENV); fi
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# A SECRET_KEY generated into .env on the first set-up, unless the environment sets one.
+.env:
+	@if [ -z "$${SECRET_KEY:-}" ]; then \
+		$(BIN)/python -c 'import secrets; print("SECRET_KEY=" + secrets.token_urlsafe(50))' >> .env; \
+		echo "Generated a SECRET_KEY into .env"; fi
+
+setup: $(STAMP) .env
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
 migrate: setup
 	$(BIN)/python manage.py migrate --noinput
@@ -19,9 +52,13 @@ migrate: setup
 demo: migrate
 	$(BIN)/python manage.py load_demo --if-empty
 
-## make run: serve the system with demo data at http://127.0.0.1:8000/
+## make run: serve the system with demo data at http://127.0.0.1:8000/ on the production server
 run: demo
-	@bash scripts/serve.sh
+	@bash scripts/serve.sh production
+
+## make dev: the same on Django's autoreloading development server, with DEBUG on
+dev: demo
+	@DEBUG=1 bash scripts/serve.sh development
 
 ## make test: the whole suite (PostgreSQL/Redis tests skip unless DATABASE_URL/REDIS_URL point at them)
 test: setup
@@ -32,5 +69,5 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 messages: setup
-	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv
-	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv
+	$(BIN)/python manage.py makemessages -l zh_Hans --no-obsolete --ignore=.venv --ignore='.venv-*'
+	$(BIN)/python manage.py compilemessages -l zh_Hans --ignore=.venv --ignore='.venv-*'

@@ -10,3 +10,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+# Health (issue 11): database, cache, storage, and with a broker, the broker and a worker.
+urlpatterns.append(path("health/", include("core.health_urls")))
+
+# Errors: JSON under /api/, Chinese pages elsewhere, never Django's debug page (core/views.py).
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

@@ -1,0 +1,29 @@
+"""gunicorn settings for `make run` and deploy/ (``gunicorn -c config/gunicorn.py``).
+
+Threads rather than many processes: requests mostly wait on PostgreSQL, and each process
+holds the whole Django app in memory. Two processes per core with four threads each served
+the load benchmark best on a 2-core machine (docs/benchmarks.md). Every value can be set
+from the environment (``WEB_CONCURRENCY``, ``WEB_THREADS``, ``BIND``, ``WEB_TIMEOUT``)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, 2 * multiprocessing.cpu_count())))
+threads = int(os.environ.get("WEB_THREADS", 4))
+worker_class = "gthread"
+# A request that takes longer is cut off and its worker replaced (reports run in Celery).
+timeout = int(os.environ.get("WEB_TIMEOUT", 60))
+graceful_timeout = 30
+keepalive = 5
+# A worker is replaced after this many requests, so a slow leak cannot grow without bound.
+max_requests = 2000
+max_requests_jitter = 200
+# Bounded request lines and headers; bodies are bounded by Django (DATA_UPLOAD_MAX_MEMORY_SIZE).
+limit_request_line = 8190
+limit_request_fields = 100
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
+errorlog = "-"
+# Trust X-Forwarded-* only from the proxy in front (docs/deploy.md).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+wsgi_app = "config.wsgi:application"
