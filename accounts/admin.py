@@ -12,6 +12,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
+from accounts.forms import ThrottledAdminAuthenticationForm
 from accounts.models import Role, User
 from accounts.services import user_set_role, user_sync_role_group
 
@@ -135,3 +136,7 @@ class UserAdmin(DjangoUserAdmin):
         # The form may have rewritten the groups (superusers see the field); the role's
         # group is not optional.
         user_sync_role_group(user=form.instance)
+
+
+# The admin login goes through the shared login throttle and says when it refused.
+admin.site.login_form = ThrottledAdminAuthenticationForm

@@ -73,12 +73,14 @@ class StrictJSONParser(JSONParser):
             declared = 0
         if limit is not None and declared > limit:
             raise RequestTooLarge(
-                _("The request body is larger than %(limit)d bytes; send less data at once.") % {"limit": limit}
+                _("The request body is larger than %(limit)d bytes; send less data at once.")
+                % {"limit": limit}
             )
         raw = stream.read(limit + 1) if limit is not None else stream.read()
         if limit is not None and len(raw) > limit:
             raise RequestTooLarge(
-                _("The request body is larger than %(limit)d bytes; send less data at once.") % {"limit": limit}
+                _("The request body is larger than %(limit)d bytes; send less data at once.")
+                % {"limit": limit}
             )
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:

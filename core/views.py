@@ -4,8 +4,7 @@ whatever escaped a view, so they show nothing internal, only the request id."""
 
 from __future__ import annotations
 
-from django.http import JsonResponse
-from django.http import HttpResponseServerError
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.utils.translation import gettext as _
