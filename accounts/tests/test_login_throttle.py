@@ -165,7 +165,9 @@ def test_sixty_parallel_wrong_passwords_get_at_most_the_limit_checked(monkeypatc
     def attempt(i):
         try:
             barrier.wait(timeout=30)
-            statuses[i] = _token(APIClient(), "target", f"guess-{i}", address=f"10.1.{i // 200}.{i % 200}").status_code
+            statuses[i] = _token(
+                APIClient(), "target", f"guess-{i}", address=f"10.1.{i // 200}.{i % 200}"
+            ).status_code
         finally:
             connection.close()
 
