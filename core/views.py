@@ -4,6 +4,8 @@ whatever escaped a view, so they show nothing internal, only the request id."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -21,6 +23,16 @@ def _request_id(request) -> str:
 
 
 def bad_request(request, exception=None):
+    if _is_api(request) and isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return JsonResponse(
+            error_body(
+                "request_too_large",
+                _("The request body is larger than %(limit)d bytes; send less data at once.")
+                % {"limit": limit},
+            ),
+            status=413,
+        )
     if _is_api(request):
         return JsonResponse(
             error_body("bad_request", _("The request could not be read; check its size and format.")),

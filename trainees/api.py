@@ -15,7 +15,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.api_fields import DisplayField, ResidentIdField, ScopedPrimaryKeyField
+from core.api_fields import DisplayField, ResidentIdField, SaneDateField, ScopedPrimaryKeyField
 from core.api_filters import IdFilter
 from core.api_permissions import ALL_ROLES, INSTITUTION, TRAINEE
 from core.api_views import ApiViewSet
@@ -173,7 +173,7 @@ class HoursInputSerializer(serializers.Serializer):
 
 class CompletionInputSerializer(serializers.Serializer):
     passed = serializers.BooleanField(label=gettext_lazy("passed"))
-    on = serializers.DateField(label=gettext_lazy("completion test date"))
+    on = SaneDateField(label=gettext_lazy("completion test date"))
 
 
 # -- filters ----------------------------------------------------------------------------------
