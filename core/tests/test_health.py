@@ -17,6 +17,8 @@ REDIS_DOWN = {
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
+    # Tasks in-process: no broker or worker to check, whatever REDIS_URL says.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
 @pytest.mark.django_db
