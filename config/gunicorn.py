@@ -27,3 +27,6 @@ errorlog = "-"
 # Trust X-Forwarded-* only from the proxy in front (docs/deploy.md).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "config.wsgi:application"
+# Django is imported once, before the workers fork: they start at once and share its memory.
+# Nothing opens a database connection at import, so no connection is shared across a fork.
+preload_app = True
