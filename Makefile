@@ -2,12 +2,15 @@
 
 # Python: PYTHON when set, otherwise the newest of python3.13, python3.12, python3.11 on the
 # PATH that actually runs (a pyenv shim for a version not selected is on the PATH but fails).
-PYTHON ?= $(shell for p in python3.13 python3.12 python3.11; do \
+# `PYTHON=` (empty) counts as unset.
+ifeq ($(strip $(PYTHON)),)
+override PYTHON := $(shell for p in python3.13 python3.12 python3.11; do \
 	$$p -c 'import sys' >/dev/null 2>&1 && { echo $$p; break; }; done)
+endif
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PY_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+PY_VERSION := $(if $(PYTHON),$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null))
 VENV_VERSION := $(shell $(BIN)/python -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 # A .venv made by another Python (or whose Python is gone) is rebuilt, not half-reused.
 ifneq ($(PY_VERSION),$(VENV_VERSION))

@@ -30,3 +30,6 @@ wsgi_app = "config.wsgi:application"
 # Django is imported once, before the workers fork: they start at once and share its memory.
 # Nothing opens a database connection at import, so no connection is shared across a fork.
 preload_app = True
+# gunicorn 24+ opens a control socket at one path per user by default: two servers on a host
+# would fight over it, and nothing here uses it.
+control_socket_disable = True
