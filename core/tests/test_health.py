@@ -87,3 +87,74 @@ def test_the_broker_check_passes_against_the_real_redis(settings):
         health.Broker().run()
     finally:
         current_app.conf.broker_url = previous
+
+
+@pytest.mark.worker
+def test_a_real_worker_answers_the_heartbeat_through_the_broker(settings, tmp_path):
+    """A worker started for real, reached only through Redis: its heartbeat makes the worker
+    check pass; without it the check fails."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import uuid
+
+    from celery import current_app
+    from django.core.cache import cache
+
+    from core.tasks import worker_heartbeat
+
+    cache.delete(health.HEARTBEAT_KEY)
+    with pytest.raises(ServiceUnavailable):
+        health.WorkerHeartbeat().run()
+    queue = f"health-{uuid.uuid4().hex[:12]}"
+    env = {**os.environ, "REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "0"}
+    with open(tmp_path / "worker.log", "wb") as out:
+        worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=solo",
+                f"--queues={queue}",
+                f"--hostname={queue}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+
+        def answered(deadline):
+            while time.time() < deadline:
+                try:
+                    health.WorkerHeartbeat().run()
+                    return True
+                except ServiceUnavailable:
+                    time.sleep(0.5)
+            return False
+
+        assert answered(time.time() + 120), (tmp_path / "worker.log").read_text()[-2000:]
+        cache.delete(health.HEARTBEAT_KEY)  # now only the task can set it again
+        eager = current_app.conf.task_always_eager
+        current_app.conf.task_always_eager = False  # through the broker, not in this process
+        try:
+            worker_heartbeat.apply_async(queue=queue, expires=None)
+        finally:
+            current_app.conf.task_always_eager = eager
+        assert answered(time.time() + 60), (tmp_path / "worker.log").read_text()[-2000:]
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        with current_app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(queue)
