@@ -17,7 +17,7 @@ ifneq ($(PY_VERSION),$(VENV_VERSION))
 FORCE_VENV := force
 endif
 
-.PHONY: run dev test setup lint migrate demo messages bench python force
+.PHONY: run dev test setup lint migrate demo messages bench python force secret-key
 
 force:
 
@@ -40,13 +40,15 @@ $(STAMP): requirements.lock pyproject.toml $(FORCE_VENV) | python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	@touch $(STAMP)
 
-# A SECRET_KEY generated into .env on the first set-up, unless the environment sets one.
-.env:
-	@if [ -z "$${SECRET_KEY:-}" ]; then \
+# A SECRET_KEY generated into .env on the first set-up, unless the environment or .env
+# already has one (an existing .env keeps everything else it holds).
+secret-key: $(STAMP)
+	@if [ -z "$${SECRET_KEY:-}" ] && ! grep -qs '^SECRET_KEY=' .env; then \
+		if [ -s .env ] && [ -n "$$(tail -c1 .env)" ]; then echo >> .env; fi; \
 		$(BIN)/python -c 'import secrets; print("SECRET_KEY=" + secrets.token_urlsafe(50))' >> .env; \
 		echo "Generated a SECRET_KEY into .env"; fi
 
-setup: $(STAMP) .env
+setup: $(STAMP) secret-key
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 
 migrate: setup
