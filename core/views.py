@@ -74,3 +74,24 @@ def server_error(request):
     # Rendered without the request: a context processor (the user, the database) may be what
     # failed.
     return HttpResponseServerError(loader.get_template("500.html").render({"request_id": request_id}))
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: Django's own page is English and talks about cookies to developers."""
+    if _is_api(request):
+        return JsonResponse(
+            error_body(
+                "csrf_failed",
+                _("The form has expired or came from another site. Reload the page and try again."),
+            ),
+            status=403,
+        )
+    return render(
+        request,
+        "403.html",
+        {
+            "request_id": _request_id(request),
+            "csrf": True,
+        },
+        status=403,
+    )

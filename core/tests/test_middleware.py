@@ -34,3 +34,10 @@ def test_session_and_csrf_cookies_are_secure_over_https_only(hangzhou_reviewer):
 def test_every_page_has_a_request_id():
     response = Client().get("/no-such-page/")
     assert len(response["X-Request-ID"]) == 32
+
+
+@pytest.mark.django_db
+def test_a_form_without_its_csrf_token_gets_a_chinese_403_page():
+    response = Client(enforce_csrf_checks=True).post("/admin/login/", {"username": "x", "password": "y"})
+    assert response.status_code == 403
+    assert "请刷新页面" in response.content.decode() or "重新加载" in response.content.decode()
