@@ -13,7 +13,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import ThrottledAdminAuthenticationForm
-from accounts.models import Role, User
+from accounts.models import ApiTokenUse, LoginAttemptCounter, Role, User
 from accounts.services import user_set_role, user_sync_role_group
 
 ROLE_FIELDS = ("role", "bureau", "institution", "evaluator")
@@ -140,3 +140,38 @@ class UserAdmin(DjangoUserAdmin):
 
 # The admin login goes through the shared login throttle and says when it refused.
 admin.site.login_form = ThrottledAdminAuthenticationForm
+
+
+@admin.register(LoginAttemptCounter)
+class LoginAttemptCounterAdmin(admin.ModelAdmin):
+    """Who is being throttled. Deleting a counter lets that account or address sign in again
+    at once (the refusal message tells users to ask an administrator)."""
+
+    list_display = ("key", "attempts", "window_ends")
+    search_fields = ("key",)
+    ordering = ("-window_ends",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiTokenUse)
+class ApiTokenUseAdmin(admin.ModelAdmin):
+    """When each API token was last used (it expires after API_TOKEN_IDLE_SECONDS idle)."""
+
+    list_display = ("token_user", "last_used_at")
+    search_fields = ("token__user__username",)
+    list_select_related = ("token__user",)
+
+    @admin.display(description=_("user"), ordering="token__user__username")
+    def token_user(self, obj):
+        return obj.token.user
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
