@@ -37,9 +37,9 @@ BIN = Path(sys.executable).parent
 PORTS = {"gunicorn": 8111, "runserver": 8112}
 
 # The URL mix: (weight, method, path, persona, body, statuses that are a correct answer).
-# "{claim}" is a claim of the reviewer's city. A claim submission by the demo trainee is
-# refused after the first (one claim per certificate): a 400/409 with the rule's code is
-# the service answering correctly, not an error.
+# "{claim}" is a claim of the reviewer's city. Each client submits claims as its own trainee
+# (every demo trainee gets a login); after the first, a trainee's claims are refused (one
+# claim per certificate): a 400/409 with the rule's code is a correct answer, not an error.
 MIX = [
     (30, "GET", "/api/v1/claims/", "reviewer", None, {200}),
     (25, "GET", "/api/v1/claims/{claim}/", "reviewer", None, {200}),
@@ -52,6 +52,20 @@ OPTIONAL = [
     (10, "GET", "/", None, None, {200}),
     (5, "GET", "/plans/", None, None, {200}),
 ]
+
+
+TRAINEE_LOGINS = """
+from django.contrib.auth.hashers import make_password
+from accounts.models import Role, User
+from accounts.services import user_create
+from trainees.models import Trainee
+password = make_password("demo-pass-2024")
+for trainee in Trainee.objects.filter(user__isnull=True):
+    user = user_create(username=f"bench_trainee_{trainee.pk}", password=None, role=Role.TRAINEE)
+    User.objects.filter(pk=user.pk).update(password=password)
+    trainee.user = user
+    trainee.save(update_fields=["user"])
+"""
 
 
 def parse_args(argv=None):
@@ -92,6 +106,9 @@ def build_database(base_url: str) -> str:
     env = _env(url)
     _run([str(BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"], env)
     _run([str(BIN / "python"), "manage.py", "load_demo"], env, stdout=subprocess.DEVNULL)
+    # A login for every demo trainee: claims are submitted by many people, each under their
+    # own row lock, not all by one trainee queueing on the same lock.
+    _run([str(BIN / "python"), "manage.py", "shell", "-c", TRAINEE_LOGINS], env, stdout=subprocess.DEVNULL)
     _run([str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"], env)
     return url
 
@@ -150,7 +167,8 @@ def request(port, method, path, headers=None, body=None, conn=None, timeout=30):
 def log_in(port: int) -> dict:
     """Tokens and an admin session, once: a login per client would rotate the token away."""
     personas = {}
-    for persona, username in (("reviewer", "hz_reviewer"), ("trainee", "trainee")):
+
+    def token(username):
         status, (data, _r) = request(
             port,
             "POST",
@@ -159,7 +177,10 @@ def log_in(port: int) -> dict:
             json.dumps({"username": username, "password": "demo-pass-2024"}),
         )
         assert status == 200, (username, status, data[:200])
-        personas[persona] = {"Authorization": f"Token {json.loads(data)['token']}"}
+        return {"Authorization": f"Token {json.loads(data)['token']}"}
+
+    personas["reviewer"] = token("hz_reviewer")
+    personas["trainees"] = [token(name) for name in trainee_usernames()]
     status, (data, response) = request(port, "GET", "/admin/login/")
     csrf = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', data).group(1).decode()
     cookie = response.getheader("Set-Cookie").split(";")[0]
@@ -189,18 +210,33 @@ def log_in(port: int) -> dict:
     return personas
 
 
+def trainee_usernames() -> list[str]:
+    import psycopg
+
+    with psycopg.connect(os.environ["BENCH_DATABASE_URL"]) as conn:
+        rows = conn.execute(
+            "SELECT u.username FROM accounts_user u JOIN trainees_trainee t ON t.user_id = u.id ORDER BY u.id"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
 def bodies(port: int, personas: dict) -> dict:
     status, (data, _r) = request(port, "GET", "/api/v1/claims/", personas["reviewer"])
     claims = json.loads(data)["results"]
     status, (data, _r) = request(port, "GET", "/api/v1/me/", personas["reviewer"])
     bureau = json.loads(data)["bureau"]
-    status, (data, _r) = request(port, "GET", "/api/v1/level-certificates/", personas["trainee"])
-    level = (json.loads(data).get("results") or [{}])[0].get("id", 1) if status == 200 else 1
-    status, (data, _r) = request(port, "GET", "/api/v1/training-certificates/", personas["trainee"])
-    training = (json.loads(data).get("results") or [{}])[0].get("id", 1) if status == 200 else 1
+    claim_bodies = []
+    for headers in personas["trainees"]:
+        status, (data, _r) = request(port, "GET", "/api/v1/level-certificates/", headers)
+        level = (json.loads(data).get("results") or [{}])[0].get("id", 1) if status == 200 else 1
+        status, (data, _r) = request(port, "GET", "/api/v1/training-certificates/", headers)
+        training = (json.loads(data).get("results") or [{}])[0].get("id", 1) if status == 200 else 1
+        claim_bodies.append(
+            json.dumps({"training_certificate": training, "level_certificate": level, "bureau": bureau})
+        )
     return {
         "claim_ids": [c["id"] for c in claims] or [1],
-        "claim": json.dumps({"training_certificate": training, "level_certificate": level, "bureau": bureau}),
+        "claims": claim_bodies,
         "report": json.dumps({"kind": "claims", "period_kind": "month", "period_start": "2025-01-01"}),
     }
 
@@ -238,11 +274,13 @@ def load(port: int, clients: int, seconds: int, mix: list, personas: dict, data:
         while time.time() < stop_at:
             _w, method, template, persona, body, expected = rng.choices(mix, weights)[0]
             path = template.replace("{claim}", str(rng.choice(data["claim_ids"])))
-            headers = dict(personas[persona])
+            # Each client is one trainee (client i: trainee i), as in real use.
+            trainee = seed % len(personas["trainees"])
+            headers = dict(personas["trainees"][trainee] if persona == "trainee" else personas[persona])
             payload = None
             if body:
                 headers["Content-Type"] = "application/json"
-                payload = data[body]
+                payload = data["claims"][trainee] if body == "claim" else data[body]
             began = time.perf_counter()
             try:
                 status, _ = request(port, method, path, headers, payload, conn=conn)
@@ -292,6 +330,7 @@ def main(argv=None) -> int:
         raise SystemExit("bench/load.py needs DATABASE_URL=postgres://... and REDIS_URL=redis://...")
     print(f"# load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}", flush=True)
     url = build_database(base)
+    os.environ["BENCH_DATABASE_URL"] = url
     env = _env(url)
     worker = subprocess.Popen(
         [str(BIN / "celery"), "-A", "config", "worker", "--concurrency=1", "--loglevel=ERROR"],

@@ -1,16 +1,17 @@
 """gunicorn settings for `make run` and deploy/ (``gunicorn -c config/gunicorn.py``).
 
-Threads rather than many processes: requests mostly wait on PostgreSQL, and each process
-holds the whole Django app in memory. Two processes per core with four threads each served
-the load benchmark best on a 2-core machine (docs/benchmarks.md). Every value can be set
+One process per core, eight threads each: a request is mostly Python (one core per process
+under the GIL) with waits on PostgreSQL in between, which the threads fill. On the 2-core
+machine 2 x 8 served the load benchmark about 1.6 times better than 4 x 4, whose extra
+processes only competed for the same two cores (docs/benchmarks.md). Every value can be set
 from the environment (``WEB_CONCURRENCY``, ``WEB_THREADS``, ``BIND``, ``WEB_TIMEOUT``)."""
 
 import multiprocessing
 import os
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
-workers = int(os.environ.get("WEB_CONCURRENCY", max(2, 2 * multiprocessing.cpu_count())))
-threads = int(os.environ.get("WEB_THREADS", 4))
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
+threads = int(os.environ.get("WEB_THREADS", 8))
 worker_class = "gthread"
 # A request that takes longer is cut off and its worker replaced (reports run in Celery).
 timeout = int(os.environ.get("WEB_TIMEOUT", 60))
