@@ -56,7 +56,9 @@ class Trainee(models.Model):
         City, verbose_name=_("school city"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     graduation_year = models.PositiveSmallIntegerField(_("graduation year"), null=True, blank=True)
-    bank_name = models.CharField(_("bank"), max_length=50, blank=True, validators=[validate_no_control_characters])
+    bank_name = models.CharField(
+        _("bank"), max_length=50, blank=True, validators=[validate_no_control_characters]
+    )
     bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
