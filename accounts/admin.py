@@ -12,7 +12,8 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Message, Role, User
+from accounts.forms import ThrottledAdminAuthenticationForm
+from accounts.models import ApiTokenUse, LoginAttemptCounter, Message, Role, User
 from accounts.selectors import messages_visible_to
 from accounts.services import message_mark_read, user_set_role, user_sync_role_group
 
@@ -136,6 +137,45 @@ class UserAdmin(DjangoUserAdmin):
         # The form may have rewritten the groups (superusers see the field); the role's
         # group is not optional.
         user_sync_role_group(user=form.instance)
+
+
+# The admin login goes through the shared login throttle and says when it refused.
+admin.site.login_form = ThrottledAdminAuthenticationForm
+
+
+@admin.register(LoginAttemptCounter)
+class LoginAttemptCounterAdmin(admin.ModelAdmin):
+    """Who is being throttled. Deleting a counter lets that account or address sign in again
+    at once (the refusal message tells users to ask an administrator)."""
+
+    list_display = ("key", "attempts", "window_ends")
+    search_fields = ("key",)
+    ordering = ("-window_ends",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiTokenUse)
+class ApiTokenUseAdmin(admin.ModelAdmin):
+    """When each API token was last used (it expires after API_TOKEN_IDLE_SECONDS idle)."""
+
+    list_display = ("token_user", "last_used_at")
+    search_fields = ("token__user__username",)
+    list_select_related = ("token__user",)
+
+    @admin.display(description=_("user"), ordering="token__user__username")
+    def token_user(self, obj):
+        return obj.token.user
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Message)

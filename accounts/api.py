@@ -9,20 +9,22 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import ExpiringTokenAuthentication, token_rotate
+from accounts.backends import login_throttled_for
 from accounts.models import Message, MessageKind, Role
 from accounts.roles import ALL_ROLES
 from accounts.selectors import messages_visible_to
 from accounts.services import message_mark_read, messages_mark_all_read
 from core.api_permissions import role_of
 from core.api_schema import INVALID_CREDENTIALS_RESPONSE, THROTTLED_RESPONSE
-from core.api_throttles import LoginFailureGuard
 from core.api_views import ApiViewSet
 from core.errors import ApplicationError
 
@@ -42,11 +44,15 @@ class TokenSerializer(serializers.Serializer):
 
 
 class TokenView(APIView):
-    """Exchange a username and password for an API token (the same token on every call)."""
+    """Exchange a username and password for an API token.
+
+    Each login issues a new token and revokes the previous one; a token unused for
+    ``API_TOKEN_IDLE_SECONDS`` expires. Failed logins are throttled per account and per
+    address by the same counter as the admin login (accounts/throttle.py)."""
 
     # No session authentication: a browser that is logged in must not need a CSRF token to
     # ask for an API token. Asking is open to anyone; revoking needs the token itself.
-    authentication_classes = [TokenAuthentication]
+    authentication_classes = [ExpiringTokenAuthentication]
 
     def get_permissions(self):
         if self.request.method == "DELETE":
@@ -65,16 +71,19 @@ class TokenView(APIView):
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         username = data.validated_data["username"]
-        guard = LoginFailureGuard(request, username)
-        guard.check()
         user = authenticate(request, username=username, password=data.validated_data["password"])
+        wait = login_throttled_for(request)
+        if wait is not None:
+            raise Throttled(
+                wait=wait,
+                detail=_("Too many failed sign-in attempts. Wait %(minutes)d minutes and try again.")
+                % {"minutes": max(1, (wait + 59) // 60)},
+            )
         if user is None or not user.is_active:
-            guard.failed()
             raise ApplicationError("invalid_credentials", _("The username or password is not correct."))
-        guard.succeeded()
         # Announce the login as the admin's login does (the access log and last_login listen).
         user_logged_in.send(sender=user.__class__, request=request, user=user)
-        token, _created = Token.objects.get_or_create(user=user)
+        token = token_rotate(user=user)
         return Response({"token": token.key})
 
     @extend_schema(
@@ -114,7 +123,7 @@ class MeSerializer(serializers.Serializer):
 class MeView(APIView):
     """The caller: user, role and the organisation or trainee record the role belongs to."""
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [ExpiringTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
 
     @extend_schema(

@@ -154,6 +154,46 @@ class User(AbstractUser):
         return self.is_bureau_reviewer and self.bureau_id is not None and self.bureau_id == bureau_id
 
 
+class LoginAttemptCounter(models.Model):
+    """Login attempts within a window, for one account (``account:<username>``) or one
+    address (``address:<ip>``). Shared by the admin login and the API token (one mechanism,
+    accounts/throttle.py); in the database so that it is atomic across web processes and
+    keeps working while Redis is down."""
+
+    key = models.CharField(_("key"), max_length=200, unique=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    window_ends = models.DateTimeField(_("window ends"))
+
+    class Meta:
+        verbose_name = _("login attempt counter")
+        verbose_name_plural = _("login attempt counters")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(attempts__gte=0), name="accounts_loginattemptcounter_attempts_not_negative"
+            )
+        ]
+
+    def __str__(self):
+        return self.key
+
+
+class ApiTokenUse(models.Model):
+    """When an API token was last used: a token idle for ``API_TOKEN_IDLE_SECONDS`` expires
+    (accounts/authentication.py). Beside DRF's Token model, which has no such field."""
+
+    token = models.OneToOneField(
+        "authtoken.Token", on_delete=models.CASCADE, primary_key=True, related_name="use"
+    )
+    last_used_at = models.DateTimeField(_("last used at"))
+
+    class Meta:
+        verbose_name = _("API token use")
+        verbose_name_plural = _("API token uses")
+
+    def __str__(self):
+        return f"{self.token_id} @ {self.last_used_at:%Y-%m-%d %H:%M}"
+
+
 class MessageKind(models.TextChoices):
     """What a message (站内信) is about; the trainee service and the admin show it as a label."""
 

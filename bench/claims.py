@@ -78,9 +78,12 @@ def setup_django():
     # Not DEBUG: Django would keep every query in memory.
     os.environ.setdefault("DEBUG", "0")
     os.environ.setdefault("SECRET_KEY", "claims-benchmark-only")
-    # A throwaway personal-information keyring, like the benchmark's database.
-    os.environ.setdefault("PII_KEYS", "bench:" + base64.b64encode(secrets.token_bytes(16)).decode())
-    os.environ.setdefault("PII_INDEX_KEY", base64.b64encode(secrets.token_bytes(32)).decode())
+    # A throwaway personal-information keyring, like the benchmark's database (and not the
+    # key file the checkout's .env may name: the empty value here wins over .env).
+    if not (os.environ.get("PII_KEY_FILE") or os.environ.get("PII_KEYS")):
+        os.environ["PII_KEY_FILE"] = ""
+        os.environ["PII_KEYS"] = "bench:" + base64.b64encode(secrets.token_bytes(16)).decode()
+        os.environ["PII_INDEX_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
     import django
 
     django.setup()

@@ -18,7 +18,7 @@ from certificates.selectors import (
     level_certificates_visible_to,
     training_certificates_visible_to,
 )
-from core.api_fields import DisplayField, ResidentIdField, ScopedPrimaryKeyField
+from core.api_fields import DisplayField, ResidentIdField, SaneDateField, ScopedPrimaryKeyField
 from core.api_filters import IdFilter
 from core.api_views import ApiViewSet
 from reference.models import Level
@@ -60,7 +60,7 @@ class TrainingCertificateInputSerializer(serializers.Serializer):
     enrolment = ScopedPrimaryKeyField(
         model=Enrolment, scope=enrolments_visible_to, label=gettext_lazy("enrolment")
     )
-    issued_on = serializers.DateField(required=False, allow_null=True, label=gettext_lazy("issued on"))
+    issued_on = SaneDateField(required=False, allow_null=True, label=gettext_lazy("issued on"))
 
 
 class LevelAssessmentSerializer(serializers.ModelSerializer):
@@ -120,7 +120,7 @@ class LevelAssessmentInputSerializer(serializers.Serializer):
         scope=training_certificates_visible_to,
         label=gettext_lazy("training certificate"),
     )
-    assessed_on = serializers.DateField(label=gettext_lazy("test date"))
+    assessed_on = SaneDateField(label=gettext_lazy("test date"))
     theory_score = _score(gettext_lazy("theory score"))
     theory_passed = serializers.BooleanField(label=gettext_lazy("theory passed"))
     practical_score = _score(gettext_lazy("practical score"))
@@ -160,7 +160,7 @@ class LevelCertificateInputSerializer(serializers.Serializer):
     assessment = ScopedPrimaryKeyField(
         model=LevelAssessment, scope=level_assessments_visible_to, label=gettext_lazy("level test")
     )
-    issued_on = serializers.DateField(required=False, allow_null=True, label=gettext_lazy("issued on"))
+    issued_on = SaneDateField(required=False, allow_null=True, label=gettext_lazy("issued on"))
 
 
 # -- filters ----------------------------------------------------------------------------------

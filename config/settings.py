@@ -17,7 +17,8 @@ from django.utils.translation import gettext_lazy as _
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# ENV_FILE lets a test (or an operator) point at another file, or at none (/dev/null).
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")), overwrite=False)
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -88,10 +89,14 @@ def _redis(raw: str) -> str:
     return raw
 
 
-DEBUG = _bool("DEBUG", default=True)
+# Off unless asked for: the debug page prints settings and URLs to whoever raises an error.
+# `make setup` writes a generated SECRET_KEY into .env, so a fresh clone runs with DEBUG off.
+DEBUG = _bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me" if DEBUG else "")
 if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
+    raise ImproperlyConfigured(
+        "SECRET_KEY must be set when DEBUG is off (`make setup` generates one into .env)"
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
 # Services the suite must use, not skip, when set (CI sets it).
@@ -109,6 +114,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "health_check",
     "core",
     "accounts",
     "audit",
@@ -126,7 +132,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: it sees the cookies every other middleware set (session, CSRF).
+    "core.middleware.SecureCookiesOverTlsMiddleware",
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -169,11 +179,20 @@ else:
         }
     }
 DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
+# Persistent connections: a production server thread reuses its connection instead of paying
+# PostgreSQL's connection set-up on every request; the health check drops a dead one first.
+DATABASES["default"].setdefault("CONN_MAX_AGE", _int("CONN_MAX_AGE", default=60))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
+# Password logins through the shared login throttle (accounts/backends.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
 
@@ -238,7 +257,7 @@ CELERY_BEAT_SCHEDULE["risk-nightly-signals"] = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -249,6 +268,11 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "core.api_parsers.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -279,15 +303,19 @@ SPECTACULAR_SETTINGS = {
         "AttendanceSourceEnum": "trainees.models.AttendanceSource.choices",
     },
 }
-# Failed API logins (POST /api/v1/auth/token/) allowed per username and address within the
-# window before that pair is refused with 429 (core/api_throttles.py).
+# Failed logins allowed per account within the window (the defaults of the per-account limit
+# and window below; kept under their old names for existing .env files).
 API_LOGIN_FAILURE_LIMIT = _int("API_LOGIN_FAILURE_LIMIT", default=5)
 API_LOGIN_FAILURE_WINDOW = _int("API_LOGIN_FAILURE_WINDOW", default=15 * 60)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "core.middleware.RequestIdFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "plain"}
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
 
@@ -296,7 +324,8 @@ LOGGING = {
 SMS_BACKEND = env.str("SMS_BACKEND", default="core.sms.LogBackend")
 LOGGING["loggers"] = {"core.sms": {"handlers": ["console"], "level": "INFO", "propagate": False}}
 # The trainee service (portal/): log in by resident ID or phone; staff use the admin's own form.
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "portal.auth.TraineeBackend"]
+# Both backends count attempts in the one login throttle (accounts/throttle.py).
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "portal.auth.TraineeBackend"]
 # -- Personal information (issue 18; core/crypto.py, audit/, docs/pii.md) -----------------------
 # Keys for encrypting personal information at rest: a JSON key file outside the repository
 # (manage.py generate_pii_keys), or PII_KEYS ("id:base64,id:base64") + PII_ACTIVE_KEY_ID +
@@ -336,4 +365,79 @@ CELERY_BEAT_SCHEDULE["audit-verify-chains"] = {
 CELERY_BEAT_SCHEDULE["audit-archive-access-log"] = {
     "task": "audit.tasks.archive_access_log",
     "schedule": crontab(minute=0, hour=4),
+}
+
+# --- Production serving (issue 11) -------------------------------------------------------
+# Static files are served by whitenoise from STATIC_ROOT (`make setup` runs collectstatic).
+# Without hashed names: a manifest storage would make every page that names a static file
+# fail wherever collectstatic has not run (tests, a fresh clone before set-up).
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# An S3-compatible object store for uploaded and generated files when several machines
+# share them (docs/deploy.md). Everything else about the store comes from the environment.
+STORAGE_BUCKET = env.str("STORAGE_BUCKET", default="")
+if STORAGE_BUCKET:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": STORAGE_BUCKET,
+            "endpoint_url": env.str("STORAGE_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("STORAGE_REGION", default="") or None,
+            "access_key": env.str("STORAGE_ACCESS_KEY", default="") or None,
+            "secret_key": env.str("STORAGE_SECRET_KEY", default="") or None,
+            "location": env.str("STORAGE_PREFIX", default=""),
+            # Files are private: downloads go through the application's permission checks.
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+
+# TLS. Off by default so that `make run` answers on plain http://127.0.0.1; a deployment
+# behind TLS sets these (docs/deploy.md) and `check --deploy` is then clean. Session and CSRF
+# cookies are marked Secure on any request that arrived over TLS in any case
+# (core.middleware.SecureCookiesOverTlsMiddleware).
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", default=SECURE_SSL_REDIRECT)
+CSRF_COOKIE_SECURE = _bool("CSRF_COOKIE_SECURE", default=SECURE_SSL_REDIRECT)
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+if _bool("SECURE_PROXY_SSL_HEADER", default=False):
+    # Only behind a proxy that sets (and strips client-sent) X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Request bodies: a JSON body larger than this is refused with a JSON 400 (core/api_parsers.py);
+# uploads are bounded separately by XLSX_IMPORT_MAX_BYTES.
+DATA_UPLOAD_MAX_MEMORY_SIZE = _int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+API_JSON_MAX_DEPTH = 32
+
+# Logins (accounts/throttle.py): the admin login and the API token share one counter in the
+# database, per account and per address; a failure is counted before the password is checked,
+# so parallel guesses cannot outrun it. Redis plays no part, so logins work without it.
+LOGIN_FAILURE_LIMIT_PER_ACCOUNT = _int("LOGIN_FAILURE_LIMIT_PER_ACCOUNT", default=API_LOGIN_FAILURE_LIMIT)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = _int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=30)
+LOGIN_FAILURE_WINDOW = _int("LOGIN_FAILURE_WINDOW", default=API_LOGIN_FAILURE_WINDOW)
+# API tokens expire after this many seconds without use (accounts/authentication.py).
+API_TOKEN_IDLE_SECONDS = _int("API_TOKEN_IDLE_SECONDS", default=7 * 24 * 60 * 60)
+
+# Health (/health/): a worker is alive when its heartbeat (core/tasks.py, sent by beat every
+# minute) is younger than this.
+WORKER_HEARTBEAT_MAX_AGE = _int("WORKER_HEARTBEAT_MAX_AGE", default=3 * 60)
+CELERY_BEAT_SCHEDULE["core-worker-heartbeat"] = {"task": "core.tasks.worker_heartbeat", "schedule": 60}
+CELERY_BEAT_SCHEDULE["accounts-purge-login-counters"] = {
+    "task": "accounts.tasks.purge_login_counters",
+    "schedule": 60 * 60,
+}
+CELERY_BEAT_SCHEDULE["accounts-purge-idle-tokens"] = {
+    "task": "accounts.tasks.purge_idle_tokens",
+    "schedule": 60 * 60,
 }

@@ -12,3 +12,12 @@ urlpatterns = [
     # The trainee service (学员服务) at /; last, so every path above wins.
     path("", include("portal.urls")),
 ]
+
+# Health (issue 11): database, cache, storage, and with a broker, the broker and a worker.
+urlpatterns.append(path("health/", include("core.health_urls")))
+
+# Errors: JSON under /api/, Chinese pages elsewhere, never Django's debug page (core/views.py).
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
+handler404 = "core.views.page_not_found"
+handler500 = "core.views.server_error"

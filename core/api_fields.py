@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -80,3 +81,24 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         request = self.context.get("request")
         return self.scope(getattr(request, "user", None))
+
+
+class SaneDateField(serializers.DateField):
+    """A date within years ``min_year``..``max_year``: outside them a date is a typing slip
+    (0024 for 2024) or a probe (9999-12-31), and date arithmetic on it (a period's end, a
+    claim window) would overflow into a 500. Periods and plans use 2023 (the programme
+    began on 2023-09-16); other dates 2000."""
+
+    def __init__(self, *, min_year: int = 2000, max_year: int = 2100, **kwargs):
+        self.min_year, self.max_year = min_year, max_year
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)
+        if not self.min_year <= parsed.year <= self.max_year:
+            raise serializers.ValidationError(
+                _("Enter a date between the years %(min)d and %(max)d.")
+                % {"min": self.min_year, "max": self.max_year},
+                code="date_out_of_range",
+            )
+        return parsed

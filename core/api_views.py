@@ -5,9 +5,16 @@ from __future__ import annotations
 from rest_framework import viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.settings import api_settings
 
 from core.api_pagination import StandardPagination
 from core.api_permissions import ActionRoles, role_of
+
+
+def token_authentication() -> type[TokenAuthentication]:
+    """The token authentication configured in settings (accounts' expiring tokens): core sits
+    below accounts and may not import it."""
+    return next(c for c in api_settings.DEFAULT_AUTHENTICATION_CLASSES if issubclass(c, TokenAuthentication))
 
 
 class ApiViewSet(viewsets.GenericViewSet):
@@ -20,7 +27,7 @@ class ApiViewSet(viewsets.GenericViewSet):
     other path segment falls through to the API's JSON 404.
     """
 
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    authentication_classes = [token_authentication(), SessionAuthentication]
     permission_classes = [IsAuthenticated, ActionRoles]
     pagination_class = StandardPagination
     metadata_class = None

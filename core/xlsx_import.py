@@ -587,43 +587,133 @@ def _size_of(upload) -> int | None:
     return None
 
 
-def _open_workbook(data: bytes):
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+# What one workbook may hold before anything is parsed. openpyxl keeps every shared string
+# and every style in memory (read-only mode included), so those parts are bounded by their
+# unpacked size, which zipfile enforces while reading (a part longer than its header says
+# fails its CRC check). A 16 MB string table of the smallest strings costs about 90 MB of
+# Python objects (32 MB took a process to 309 MB; core/tests/test_xlsx_hostile.py).
+MAX_ARCHIVE_MEMBERS = 2000
+MAX_WORKSHEETS = 64
+MAX_COLUMNS = 256
+PART_LIMITS = {
+    "xl/sharedStrings.xml": 16 * 1024 * 1024,
+    "xl/styles.xml": 8 * 1024 * 1024,
+    "xl/workbook.xml": 1024 * 1024,
+}
+# Any other part but the worksheets is small in a real workbook (themes, properties, rels).
+OTHER_PART_LIMIT = 8 * 1024 * 1024
+# A DTD is never part of an Office Open XML file; with one, entity expansion ("billion
+# laughs") or external entities could follow. Looked for in the first bytes of every part
+# (where a DTD must stand, before the root element) in UTF-8 and UTF-16; defusedxml, which
+# openpyxl uses when installed, refuses entities anywhere as the second line of defence.
+_DTD_MARKERS = (b"<!doctype", b"<!entity", "<!doctype".encode("utf-16-le"), "<!doctype".encode("utf-16-be"))
+_DTD_SCAN_BYTES = 64 * 1024
 
-    not_xlsx = ImportRejected(
+
+def _rejected(code: str, message) -> ImportRejected:
+    return ImportRejected(code, message, [RowError(0, "", message)])
+
+
+def _not_xlsx() -> ImportRejected:
+    return ImportRejected(
         "not_an_xlsx",
         _(
             "The file is not a real Excel workbook (.xlsx). Open it in Excel and save it as “Excel Workbook (.xlsx)”."
         ),
         [RowError(0, "", _("The file is not a real Excel workbook (.xlsx)."))],
     )
+
+
+def _too_complex() -> ImportRejected:
+    return _rejected(
+        "workbook_too_complex",
+        _(
+            "The workbook holds more than an import needs (too many sheets, styles or texts). Copy the "
+            "data into the downloaded template, one sheet, values only, and upload that."
+        ),
+    )
+
+
+def _inspect_archive(archive: zipfile.ZipFile) -> None:
+    """Refuse a workbook whose parts would cost too much to parse, before openpyxl sees it."""
+    infos = archive.infolist()
+    names = {info.filename for info in infos}
+    if "[Content_Types].xml" not in names:
+        raise _not_xlsx()
+    if len(infos) > MAX_ARCHIVE_MEMBERS:
+        raise _too_complex()
+    limit = getattr(settings, "XLSX_IMPORT_MAX_UNCOMPRESSED_BYTES", DEFAULT_MAX_UNCOMPRESSED_BYTES)
+    if sum(info.file_size for info in infos) > limit:
+        raise _rejected("file_too_large", _("The workbook is too large once unpacked."))
+    worksheets = [n for n in names if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+    if len(worksheets) > MAX_WORKSHEETS:
+        raise _too_complex()
+    for info in infos:
+        if info.filename.startswith("xl/worksheets/"):
+            continue
+        if info.file_size > PART_LIMITS.get(info.filename, OTHER_PART_LIMIT):
+            raise _too_complex()
+    for info in infos:
+        if not info.filename.endswith((".xml", ".rels", ".vml")):
+            continue
+        with archive.open(info) as part:
+            head = part.read(_DTD_SCAN_BYTES).lower()
+        if any(marker in head for marker in _DTD_MARKERS):
+            raise _rejected(
+                "unsafe_workbook",
+                _(
+                    "The workbook contains a document type declaration, which Excel never writes. "
+                    "Open it in Excel, save it as “Excel Workbook (.xlsx)” and upload it again."
+                ),
+            )
+
+
+def _is_parser_error(exc: BaseException) -> bool:
+    return exc.__class__.__module__.startswith(
+        ("xml.", "lxml", "openpyxl", "defusedxml", "zipfile", "et_xmlfile")
+    )
+
+
+def _open_workbook(data: bytes):
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
     buffer = io.BytesIO(data)
     if not zipfile.is_zipfile(buffer):
-        raise not_xlsx
+        raise _not_xlsx()
     try:
         with zipfile.ZipFile(buffer) as archive:
-            inflated = sum(info.file_size for info in archive.infolist())
-            if "[Content_Types].xml" not in archive.namelist():
-                raise not_xlsx
-    except zipfile.BadZipFile:
-        raise not_xlsx from None
-    limit = getattr(settings, "XLSX_IMPORT_MAX_UNCOMPRESSED_BYTES", DEFAULT_MAX_UNCOMPRESSED_BYTES)
-    if inflated > limit:
-        raise ImportRejected(
-            "file_too_large",
-            _("The workbook is too large once unpacked."),
-            [RowError(0, "", _("The workbook is too large once unpacked."))],
-        )
+            _inspect_archive(archive)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError):
+        # Damaged, encrypted or compressed with a method zipfile does not read.
+        raise _not_xlsx() from None
     buffer.seek(0)
     try:
         return openpyxl.load_workbook(buffer, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError):
-        raise not_xlsx from None
+        raise _not_xlsx() from None
     except Exception as exc:  # openpyxl raises bare parser errors on damaged XML
-        if exc.__class__.__module__.startswith(("xml.", "lxml", "openpyxl", "defusedxml")):
-            raise not_xlsx from None
+        if _is_parser_error(exc):
+            raise _not_xlsx() from None
         raise
+
+
+def _guarded_rows(rows: Iterable) -> Iterable:
+    """The sheet's rows, with the XML parser's errors (raised lazily, while reading rows in
+    read-only mode) turned into the same refusal as a damaged file."""
+    iterator = iter(rows)
+    while True:
+        try:
+            row = next(iterator)
+        except StopIteration:
+            return
+        except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError):
+            raise _not_xlsx() from None
+        except Exception as exc:
+            if _is_parser_error(exc):
+                raise _not_xlsx() from None
+            raise
+        yield row
 
 
 def _match_headers(spec: ImportSpec, header_row: Sequence[Any]) -> tuple[dict[str, int], list[RowError]]:
@@ -755,7 +845,9 @@ def parse_workbook(spec: ImportSpec, upload, ctx: dict[str, Any]) -> tuple[list[
     workbook = _open_workbook(data)
     try:
         sheet = workbook.worksheets[0]
-        rows_iter = sheet.iter_rows(values_only=True)
+        # Never more columns than a template can have: a row declared 16,384 cells wide (or a
+        # sheet whose dimension says XFD) would otherwise be padded to that width, row after row.
+        rows_iter = iter(_guarded_rows(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1)))
         header = next(rows_iter, None)
         if header is None:
             raise ImportRejected(
@@ -769,6 +861,12 @@ def parse_workbook(spec: ImportSpec, upload, ctx: dict[str, Any]) -> tuple[list[
 
 
 def _parse_rows(spec: ImportSpec, header, rows_iter, ctx: dict[str, Any]) -> tuple[list[Row], ErrorList]:
+    if len(header) > MAX_COLUMNS and not _is_blank(header[MAX_COLUMNS]):
+        raise _rejected(
+            "columns_invalid",
+            _("The sheet has more than %(n)d columns; copy the data into the downloaded template.")
+            % {"n": MAX_COLUMNS},
+        )
     positions, header_errors = _match_headers(spec, header)
     if header_errors:
         raise ImportRejected(
@@ -783,7 +881,12 @@ def _parse_rows(spec: ImportSpec, header, rows_iter, ctx: dict[str, Any]) -> tup
     columns = [(c, positions.get(c.key)) for c in spec.columns]
     limit_rows = spec.row_limit()
     data_rows = 0
+    too_many = _("The file has more than %(n)d rows; split it.") % {"n": limit_rows}
     for number, cells in enumerate(rows_iter, start=2):
+        # Rows are counted as the sheet has them, blank ones included: a million empty
+        # rows cost as much time to read as a million full ones.
+        if number - 1 > limit_rows:
+            raise ImportRejected("too_many_rows", too_many, [RowError(number, "", too_many)])
         if cells is None or all(_is_blank(v) for v in cells):
             continue
         data_rows += 1

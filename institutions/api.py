@@ -14,7 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.roles import ALL_ROLES, AUTHORITIES, INSTITUTION
-from core.api_fields import DisplayField
+from core.api_fields import DisplayField, SaneDateField
 from core.api_filters import IdFilter
 from core.api_views import ApiViewSet, PublicReadOnlyViewSet
 from institutions import services
@@ -88,8 +88,8 @@ class PlanInputSerializer(serializers.Serializer):
         queryset=Direction.objects.all(), allow_null=True, required=False, label=_("direction")
     )
     level = serializers.ChoiceField(choices=Level.choices, label=_("level"))
-    start_date = serializers.DateField(label=_("start date"))
-    end_date = serializers.DateField(label=_("end date"))
+    start_date = SaneDateField(min_year=2023, label=_("start date"))
+    end_date = SaneDateField(min_year=2023, label=_("end date"))
     hours_online = _hours(label=_("hours online"))
     hours_offline = _hours(label=_("hours offline"))
     class_size = serializers.IntegerField(min_value=1, max_value=100000, label=_("class size"))

@@ -20,13 +20,13 @@ from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
-from rest_framework.exceptions import Throttled
 
+from accounts.backends import login_throttled_for
 from accounts.models import Role
 from accounts.selectors import messages_visible_to
 from accounts.services import message_mark_read, messages_mark_all_read
+from accounts.throttle import client_address
 from certificates.selectors import level_certificates_visible_to, training_certificates_visible_to
-from core.api_throttles import LoginFailureGuard, client_ip
 from core.errors import ApplicationError
 from core.identity import normalize_resident_id
 from institutions.models import TrainingPlan
@@ -167,7 +167,7 @@ def certificate_check(request):
     searched = False
     if request.method == "POST" and form.is_valid():
         # Counted per address before the look-up, so guessing numbers is slow whatever the answer.
-        key = f"portal:cert-lookup:{client_ip(request)}"
+        key = f"portal:cert-lookup:{client_address(request)}"
         cache.add(key, 0, LOOKUP_WINDOW)
         try:
             count = cache.incr(key)
@@ -198,28 +198,25 @@ def login_view(request):
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         identifier = form.cleaned_data["identifier"]
-        guard = LoginFailureGuard(request, f"portal:{identifier}")
-        try:
-            guard.check()
-        except Throttled:
+        user = authenticate(request, identifier=identifier, password=form.cleaned_data["password"])
+        wait = login_throttled_for(request)
+        if wait is not None:
             form.add_error(
-                None, _("Too many wrong passwords; try again in 15 minutes, or reset your password.")
+                None,
+                _("Too many wrong passwords; try again in %(minutes)d minutes, or reset your password.")
+                % {"minutes": max(1, (wait + 59) // 60)},
+            )
+        elif user is None:
+            form.add_error(
+                None,
+                _(
+                    "The resident ID / phone number or the password is not correct. If several people share "
+                    "your phone, log in with your resident ID number."
+                ),
             )
         else:
-            user = authenticate(request, identifier=identifier, password=form.cleaned_data["password"])
-            if user is None:
-                guard.failed()
-                form.add_error(
-                    None,
-                    _(
-                        "The resident ID / phone number or the password is not correct. If several people share "
-                        "your phone, log in with your resident ID number."
-                    ),
-                )
-            else:
-                guard.succeeded()
-                login(request, user, backend="portal.auth.TraineeBackend")
-                return redirect(_safe_next(request, reverse("portal:me")))
+            login(request, user, backend="portal.auth.TraineeBackend")
+            return redirect(_safe_next(request, reverse("portal:me")))
     return _private(render(request, "portal/login.html", {"form": form, "next": _safe_next(request, "")}))
 
 

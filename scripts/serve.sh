@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# Serve the system for `make run`: a Celery worker (with beat) when Redis answers, then the
-# Django development server. Without Redis, tasks run in-process (CELERY_TASK_ALWAYS_EAGER).
+# Serve the system: a Celery worker (with beat) when Redis answers, then the web server:
+#   serve.sh production   gunicorn (config/gunicorn.py), static files by whitenoise (`make run`)
+#   serve.sh development  Django's autoreloading development server (`make dev`, DEBUG=1)
+# Without Redis, tasks run in-process (CELERY_TASK_ALWAYS_EAGER).
 # PORT (default 8000) and REDIS_URL (default redis://127.0.0.1:6379/0) may be set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=.venv/bin
+BIN=${VENV:-.venv}/bin
 PORT=${PORT:-8000}
+MODE=${1:-production}
+case "$MODE" in
+    production) server_note="production server (gunicorn)" ;;
+    development) server_note="development server (autoreload, DEBUG on)" ;;
+    *) echo "usage: $0 [production|development]" >&2; exit 2 ;;
+esac
 
 REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379/0}
 worker_pid=""
@@ -43,9 +51,10 @@ fi
 
 cat <<MSG
 
-  浙江省数字技术工程师培育项目 — development server
+  浙江省数字技术工程师培育项目 — $server_note
   Admin:    http://127.0.0.1:$PORT/admin/
   API:      http://127.0.0.1:$PORT/api/v1/   (docs: http://127.0.0.1:$PORT/api/docs/)
+  Health:   http://127.0.0.1:$PORT/health/
   $worker_note
 
   Demo logins (password for all: demo-pass-2024):
@@ -62,6 +71,10 @@ cat <<MSG
 MSG
 # In the background and waited for: the shell stays to stop the worker when the server
 # ends, and a signal to the shell is handled at once (not after the server exits).
-"$BIN/python" manage.py runserver "127.0.0.1:$PORT" &
+if [ "$MODE" = production ]; then
+    PORT=$PORT "$BIN/gunicorn" -c config/gunicorn.py &
+else
+    "$BIN/python" manage.py runserver "127.0.0.1:$PORT" &
+fi
 server_pid=$!
 wait "$server_pid"

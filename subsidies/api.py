@@ -23,7 +23,13 @@ from rest_framework.reverse import reverse
 from accounts.roles import ALL_ROLES, BUREAU, PROVINCIAL, TRAINEE
 from certificates.models import LevelCertificate, TrainingCertificate
 from certificates.selectors import level_certificates_visible_to, training_certificates_visible_to
-from core.api_fields import REVEAL_RESIDENT_ID, DisplayField, ResidentIdField, ScopedPrimaryKeyField
+from core.api_fields import (
+    REVEAL_RESIDENT_ID,
+    DisplayField,
+    ResidentIdField,
+    SaneDateField,
+    ScopedPrimaryKeyField,
+)
 from core.api_filters import IdFilter
 from core.api_schema import ERROR_REF, VALIDATION_ERROR_REF, register_error_components
 from core.api_views import ApiViewSet
@@ -208,7 +214,7 @@ class RejectInputSerializer(serializers.Serializer):
 
 
 class PaymentInputSerializer(serializers.Serializer):
-    paid_on = serializers.DateField(label=gettext_lazy("paid on"))
+    paid_on = SaneDateField(label=gettext_lazy("paid on"))
     amount = serializers.DecimalField(
         max_digits=10, decimal_places=2, min_value=0, label=gettext_lazy("amount paid (yuan)")
     )

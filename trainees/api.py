@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from accounts.roles import ALL_ROLES, INSTITUTION, PROVINCIAL, TRAINEE
 from audit.services import TRAINEE_UNMASKED_FIELDS, access_log_unmasked_view
-from core.api_fields import DisplayField, ResidentIdField, ScopedPrimaryKeyField
+from core.api_fields import DisplayField, ResidentIdField, SaneDateField, ScopedPrimaryKeyField
 from core.api_filters import IdFilter
 from core.api_views import ApiViewSet
 from core.identity import normalize_resident_id
@@ -279,7 +279,7 @@ class HoursInputSerializer(serializers.Serializer):
 
 class CompletionInputSerializer(serializers.Serializer):
     passed = serializers.BooleanField(label=gettext_lazy("passed"))
-    on = serializers.DateField(label=gettext_lazy("completion test date"))
+    on = SaneDateField(label=gettext_lazy("completion test date"))
 
 
 # -- filters ----------------------------------------------------------------------------------

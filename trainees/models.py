@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from core.identity import mask_account_number, mask_resident_id, normalize_resident_id, validate_resident_id
+from core.text import PHONE_PATTERN, strip_invisible, validate_no_control_characters, validate_phone
 from institutions.models import TrainingPlan
 from reference.models import City
 
@@ -35,8 +36,8 @@ class Trainee(models.Model):
     resident_id = models.CharField(
         _("resident ID number"), max_length=18, unique=True, validators=[validate_resident_id]
     )
-    name = models.CharField(_("full name"), max_length=50)
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    name = models.CharField(_("full name"), max_length=50, validators=[validate_no_control_characters])
+    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
     category = models.CharField(_("category"), max_length=12, choices=TraineeCategory.choices)
     household_city = models.ForeignKey(
         City, verbose_name=_("household-registration city"), on_delete=models.PROTECT, related_name="+"
@@ -57,7 +58,9 @@ class Trainee(models.Model):
         blank=True,
         related_name="+",
     )
-    school_name = models.CharField(_("school"), max_length=100, blank=True)
+    school_name = models.CharField(
+        _("school"), max_length=100, blank=True, validators=[validate_no_control_characters]
+    )
     school_city = models.ForeignKey(
         City, verbose_name=_("school city"), on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -66,7 +69,9 @@ class Trainee(models.Model):
     payee_kind = models.CharField(
         _("payee account type"), max_length=4, choices=PayeeKind.choices, blank=True, db_default=""
     )
-    bank_name = models.CharField(_("bank"), max_length=50, blank=True)
+    bank_name = models.CharField(
+        _("bank"), max_length=50, blank=True, validators=[validate_no_control_characters]
+    )
     bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -94,6 +99,10 @@ class Trainee(models.Model):
                 | (Q(school_city__isnull=False) & Q(graduation_year__isnull=False)),
                 name="trainees_trainee_graduate_has_school",
             ),
+            models.CheckConstraint(
+                condition=Q(phone="") | Q(phone__regex=PHONE_PATTERN),
+                name="trainees_trainee_phone_format",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -110,6 +119,18 @@ class Trainee(models.Model):
     @property
     def has_payee_account(self) -> bool:
         return bool(self.payee_kind and self.bank_name and self.bank_account)
+
+    # Free text typed or pasted by people: invisible characters stripped (core/text.py).
+    TEXT_FIELDS = ("name", "school_name", "bank_name", "phone")
+
+    def clean_fields(self, exclude=None) -> None:
+        # Before the field validators, so that a name of only zero-width characters is
+        # "required", not accepted.
+        for field in self.TEXT_FIELDS:
+            value = getattr(self, field)
+            if isinstance(value, str):
+                setattr(self, field, strip_invisible(value))
+        super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:
         self.resident_id = normalize_resident_id(self.resident_id)

@@ -183,7 +183,7 @@ def enrolment_create(*, plan: TrainingPlan, trainee: Trainee, actor) -> Enrolmen
     if Enrolment.objects.filter(plan=plan, trainee=trainee).exists():
         raise Conflict("already_enrolled", _("The trainee is already enrolled in this class."))
     clash = overlapping_enrolments(trainee=trainee, start=plan.start_date, end=plan.end_date).first()
-    if clash is not None:
+    if clash is not None and clash.plan.institution_id == plan.institution_id:
         raise Conflict(
             "overlapping_class",
             _(
@@ -191,6 +191,17 @@ def enrolment_create(*, plan: TrainingPlan, trainee: Trainee, actor) -> Enrolmen
             )
             % {"title": clash.plan.title, "start": clash.plan.start_date, "end": clash.plan.end_date},
             {"plan": clash.plan_id},
+        )
+    if clash is not None:
+        # Another institution's class: say that it exists, never which one. Its title, dates
+        # and id are that institution's business (and would tell a competitor who trains whom).
+        raise Conflict(
+            "overlapping_class",
+            _(
+                "The trainee is enrolled in another institution's class whose dates overlap this "
+                "class. A person may attend one class at a time: choose a class with other dates, "
+                "or ask the trainee to finish or leave the other class first."
+            ),
         )
     if Enrolment.objects.filter(plan=plan).count() >= plan.class_size:
         raise Conflict("class_full", _("The class is full."), {"class_size": plan.class_size})

@@ -43,7 +43,7 @@ def test_token_request_without_password_names_the_field(api_client_of):
     assert "password" in body["detail"]
 
 
-@override_settings(API_LOGIN_FAILURE_LIMIT=3)
+@override_settings(LOGIN_FAILURE_LIMIT_PER_ACCOUNT=3)
 def test_repeated_failed_logins_are_throttled_even_with_the_right_password(api_client_of, trainee_user):
     client = api_client_of()
     for _ in range(3):
@@ -53,7 +53,7 @@ def test_repeated_failed_logins_are_throttled_even_with_the_right_password(api_c
     assert int(response["Retry-After"]) > 0
 
 
-@override_settings(API_LOGIN_FAILURE_LIMIT=3)
+@override_settings(LOGIN_FAILURE_LIMIT_PER_ACCOUNT=3)
 def test_login_throttle_is_per_username(api_client_of, trainee_user, institution_staff):
     client = api_client_of()
     for _ in range(3):
@@ -62,7 +62,7 @@ def test_login_throttle_is_per_username(api_client_of, trainee_user, institution
     assert response.status_code == 200
 
 
-@override_settings(API_LOGIN_FAILURE_LIMIT=3)
+@override_settings(LOGIN_FAILURE_LIMIT_PER_ACCOUNT=3)
 def test_successful_login_clears_the_failure_count(api_client_of, trainee_user):
     client = api_client_of()
     for _ in range(2):

@@ -165,3 +165,97 @@ def test_api_answers_as_its_schema_says(case, world, tokens):
     if next(_turn) % 2 == 0:
         _use_real_ids(case, world)
     case.call_and_validate(headers=headers, checks=CHECKS)
+
+
+# ----------------------------------------------------------------------------- hostile numbers
+# Generated cases conform to the schema: an integer field gets an integer, so the run above
+# never sends what a JSON parser turns into something else (``1e999`` is a float, infinity;
+# ``NaN`` and ``Infinity`` parse too). This phase walks the same published schema and sends
+# every integer or number it declares (body properties, path ids, query parameters) as each
+# of these, raw, as the operation's own caller: every answer must be a 4xx error body.
+HOSTILE_JSON_NUMBERS = [
+    "1e999",
+    "-1e999",
+    "NaN",
+    "Infinity",
+    "1e308",
+    "18446744073709551616",
+    "1.5",
+    '"1e999"',
+]
+HOSTILE_PATH_IDS = ["1e999", "99999999999999999999999", "-1", "0x10", "%00"]
+
+
+def _resolve(node, raw):
+    while isinstance(node, dict) and "$ref" in node:
+        target = raw
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+def _number_properties(body_schema, raw) -> list[str]:
+    body_schema = _resolve(body_schema, raw)
+    names = []
+    for name, prop in (body_schema.get("properties") or {}).items():
+        prop = _resolve(prop, raw)
+        kinds = {prop.get("type")} | {
+            _resolve(p, raw).get("type") for p in prop.get("oneOf", []) + prop.get("allOf", [])
+        }
+        if kinds & {"integer", "number"} and not prop.get("readOnly"):
+            names.append(name)
+    return names
+
+
+def hostile_requests():
+    raw = schema.raw_schema
+    for path, item in raw["paths"].items():
+        for method, operation in item.items():
+            if method not in {"get", "post", "put", "patch"}:
+                continue
+            url_template = path
+            has_id = "{id}" in path
+            content = (operation.get("requestBody") or {}).get("content", {})
+            if "application/json" in content:
+                for field in _number_properties(content["application/json"]["schema"], raw):
+                    for token in HOSTILE_JSON_NUMBERS:
+                        yield method, url_template.replace("{id}", "1"), "{" + f'"{field}": {token}' + "}"
+            for parameter in operation.get("parameters", []):
+                parameter = _resolve(parameter, raw)
+                kind = _resolve(parameter.get("schema", {}), raw).get("type")
+                if parameter.get("in") == "query" and kind in {"integer", "number"}:
+                    for token in ("1e999", "99999999999999999999999", "NaN"):
+                        yield "get", url_template.replace("{id}", "1") + f"?{parameter['name']}={token}", None
+            if has_id:
+                for token in HOSTILE_PATH_IDS:
+                    yield method, url_template.replace("{id}", token), "{}" if method != "get" else None
+
+
+def test_every_number_the_schema_declares_survives_hostile_values(world, tokens):
+    from django.test import Client
+
+    sent = 0
+    for method, url, body in hostile_requests():
+        role = caller_for(method, url.split("?")[0])
+        client = Client(raise_request_exception=False)
+        headers = {"HTTP_AUTHORIZATION": f"Token {tokens[role]}"} if role else {}
+        if body is None:
+            response = client.generic(method.upper(), url, **headers)
+        else:
+            response = client.generic(method.upper(), url, body, content_type="application/json", **headers)
+        sent += 1
+        assert response.status_code < 500, (method, url, body, response.content[:300])
+        if 400 <= response.status_code < 500:
+            assert response["Content-Type"].startswith("application/json"), (
+                method,
+                url,
+                response["Content-Type"],
+            )
+            assert set(response.json()) == {"code", "message", "detail"}, (
+                method,
+                url,
+                response.content[:300],
+            )
+    # The schema declares dozens of numeric inputs; none found means the walk is broken.
+    assert sent > 100, sent

@@ -1,0 +1,373 @@
+"""Benchmark: the production server under load, against the development server.
+
+    DATABASE_URL=postgres://... REDIS_URL=redis://... python bench/load.py [--clients 50] [--seconds 60]
+
+Builds a fresh database ``<name>_load`` on the PostgreSQL server of ``DATABASE_URL`` (the demo
+data set: 11 cities, institutions, plans, 50 trainees and claims in every state, loaded
+through the services), starts a Celery worker on ``REDIS_URL``, then for each server in turn
+(gunicorn as `make run` starts it, then Django's development server as `make dev` does)
+runs ``--clients`` concurrent clients for ``--seconds`` over the URL mix below and prints one
+line per server. The last line is the production server's:
+
+    clients=50 rps=… p50_ms=… p95_ms=… errors=… server=gunicorn
+
+An error is a connection failure, a timeout, a 5xx or any status the URL is not expected to
+answer. Servers listen on 127.0.0.1:8111 and :8112 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PORTS = {"gunicorn": 8111, "runserver": 8112}
+
+# The URL mix: (weight, method, path, persona, body, statuses that are a correct answer).
+# "{claim}" is a claim of the reviewer's city. Each client submits claims as its own trainee
+# (every demo trainee gets a login); after the first, a trainee's claims are refused (one
+# claim per certificate): a 400/409 with the rule's code is a correct answer, not an error.
+MIX = [
+    (30, "GET", "/api/v1/claims/", "reviewer", None, {200}),
+    (25, "GET", "/api/v1/claims/{claim}/", "reviewer", None, {200}),
+    (15, "POST", "/api/v1/claims/", "trainee", "claim", {201, 400, 409}),
+    (10, "GET", "/admin/dashboard/", "session", None, {200}),
+    (5, "POST", "/api/v1/reports/", "reviewer", "report", {200, 201, 202}),
+]
+# The trainee service (another branch builds it): included only when it answers 200 at start.
+OPTIONAL = [
+    (10, "GET", "/", None, None, {200}),
+    (5, "GET", "/plans/", None, None, {200}),
+]
+
+
+TRAINEE_LOGINS = """
+from django.contrib.auth.hashers import make_password
+from accounts.models import Role, User
+from accounts.services import user_create
+from trainees.models import Trainee
+password = make_password("demo-pass-2024")
+for trainee in Trainee.objects.filter(user__isnull=True):
+    user = user_create(username=f"bench_trainee_{trainee.pk}", password=None, role=Role.TRAINEE)
+    User.objects.filter(pk=user.pk).update(password=password)
+    trainee.user = user
+    trainee.save(update_fields=["user"])
+"""
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--only", choices=sorted(PORTS), help="run one server only")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    return parser.parse_args(argv)
+
+
+def _env(database_url: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        CELERY_TASK_ALWAYS_EAGER="0",
+        LOG_LEVEL="ERROR",
+        WEB_ACCESS_LOG="/dev/null",
+        # The benchmark logs in once per persona; a dozen runs must not lock those accounts.
+        LOGIN_FAILURE_LIMIT_PER_ADDRESS="1000",
+    )
+    env.setdefault("SECRET_KEY", "bench-load-" + "x" * 50)
+    return env
+
+
+def _run(args, env, **kwargs):
+    return subprocess.run(args, cwd=ROOT, env=env, check=True, **kwargs)
+
+
+def build_database(base_url: str) -> str:
+    parsed = urllib.parse.urlparse(base_url)
+    name = parsed.path.lstrip("/") + "_load"
+    admin = urllib.parse.urlunparse(parsed._replace(path="/postgres"))
+    _run(["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], dict(os.environ))
+    _run(["psql", admin, "-qc", f'CREATE DATABASE "{name}"'], dict(os.environ))
+    url = urllib.parse.urlunparse(parsed._replace(path="/" + name))
+    env = _env(url)
+    _run([str(BIN / "python"), "manage.py", "migrate", "--noinput", "-v0"], env)
+    _run([str(BIN / "python"), "manage.py", "load_demo"], env, stdout=subprocess.DEVNULL)
+    # A login for every demo trainee: claims are submitted by many people, each under their
+    # own row lock, not all by one trainee queueing on the same lock.
+    _run([str(BIN / "python"), "manage.py", "shell", "-c", TRAINEE_LOGINS], env, stdout=subprocess.DEVNULL)
+    _run([str(BIN / "python"), "manage.py", "collectstatic", "--noinput", "-v0"], env)
+    return url
+
+
+def drop_database(url: str) -> None:
+    parsed = urllib.parse.urlparse(url)
+    admin = urllib.parse.urlunparse(parsed._replace(path="/postgres"))
+    subprocess.run(
+        ["psql", admin, "-qc", f'DROP DATABASE IF EXISTS "{parsed.path.lstrip("/")}" WITH (FORCE)'],
+        check=False,
+    )
+
+
+def start_server(kind: str, env: dict) -> subprocess.Popen:
+    port = PORTS[kind]
+    if kind == "gunicorn":
+        args = [str(BIN / "gunicorn"), "-c", "config/gunicorn.py"]
+        env = {**env, "PORT": str(port), "DEBUG": "0"}
+    else:
+        args = [str(BIN / "python"), "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"]
+        env = {**env, "DEBUG": "1"}
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            status, _ = request(port, "GET", "/health/?format=json")
+            if status in (200, 500):
+                return proc
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"{kind} did not answer on port {port} within 60 s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def request(port, method, path, headers=None, body=None, conn=None, timeout=30):
+    own = conn is None
+    conn = conn or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, (data, response)
+    finally:
+        if own:
+            conn.close()
+
+
+def log_in(port: int) -> dict:
+    """Tokens and an admin session, once: a login per client would rotate the token away."""
+    personas = {}
+
+    def token(username):
+        status, (data, _r) = request(
+            port,
+            "POST",
+            "/api/v1/auth/token/",
+            {"Content-Type": "application/json"},
+            json.dumps({"username": username, "password": "demo-pass-2024"}),
+        )
+        assert status == 200, (username, status, data[:200])
+        return {"Authorization": f"Token {json.loads(data)['token']}"}
+
+    personas["reviewer"] = token("hz_reviewer")
+    personas["trainees"] = [token(name) for name in trainee_usernames()]
+    status, (data, response) = request(port, "GET", "/admin/login/")
+    csrf = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', data).group(1).decode()
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    form = urllib.parse.urlencode(
+        {
+            "username": "hz_reviewer",
+            "password": "demo-pass-2024",
+            "csrfmiddlewaretoken": csrf,
+            "next": "/admin/",
+        }
+    )
+    status, (_data, response) = request(
+        port,
+        "POST",
+        "/admin/login/",
+        {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": cookie,
+            "Referer": f"http://127.0.0.1:{port}/",
+        },
+        form,
+    )
+    assert status == 302, status
+    session = [c.split(";")[0] for c in response.msg.get_all("Set-Cookie") if c.startswith("sessionid")][0]
+    personas["session"] = {"Cookie": session}
+    personas[None] = {}
+    return personas
+
+
+def trainee_usernames() -> list[str]:
+    import psycopg
+
+    with psycopg.connect(os.environ["BENCH_DATABASE_URL"]) as conn:
+        rows = conn.execute(
+            "SELECT u.username FROM accounts_user u JOIN trainees_trainee t ON t.user_id = u.id ORDER BY u.id"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def bodies(port: int, personas: dict) -> dict:
+    status, (data, _r) = request(port, "GET", "/api/v1/claims/", personas["reviewer"])
+    claims = json.loads(data)["results"]
+    status, (data, _r) = request(port, "GET", "/api/v1/me/", personas["reviewer"])
+    bureau = json.loads(data)["bureau"]
+    claim_bodies = []
+    for headers in personas["trainees"]:
+        status, (data, _r) = request(port, "GET", "/api/v1/level-certificates/", headers)
+        level = (json.loads(data).get("results") or [{}])[0].get("id", 1) if status == 200 else 1
+        status, (data, _r) = request(port, "GET", "/api/v1/training-certificates/", headers)
+        training = (json.loads(data).get("results") or [{}])[0].get("id", 1) if status == 200 else 1
+        claim_bodies.append(
+            json.dumps({"training_certificate": training, "level_certificate": level, "bureau": bureau})
+        )
+    return {
+        "claim_ids": [c["id"] for c in claims] or [1],
+        "claims": claim_bodies,
+        "report": json.dumps({"kind": "claims", "period_kind": "month", "period_start": "2025-01-01"}),
+    }
+
+
+def choose_mix(port: int) -> list:
+    mix = list(MIX)
+    for entry in OPTIONAL:
+        try:
+            status, _ = request(port, "GET", entry[2], timeout=10)
+        except OSError:
+            status = None
+        included = status == 200
+        print(f"# {entry[2]}: {'included' if included else f'left out (answered {status})'}", flush=True)
+        if included:
+            mix.append(entry)
+    return mix
+
+
+def load(port: int, clients: int, seconds: int, mix: list, personas: dict, data: dict) -> dict:
+    weights = [m[0] for m in mix]
+    latencies: list[float] = []
+    by_path: dict[str, list[float]] = {}
+    errors = 0
+    lock = threading.Lock()
+    start_at = time.time() + 1
+    stop_at = start_at + seconds
+
+    def client(seed: int) -> None:
+        nonlocal errors
+        rng = random.Random(seed)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine, my_errors, my_paths = [], 0, {}
+        while time.time() < start_at:
+            time.sleep(0.01)
+        while time.time() < stop_at:
+            _w, method, template, persona, body, expected = rng.choices(mix, weights)[0]
+            path = template.replace("{claim}", str(rng.choice(data["claim_ids"])))
+            # Each client is one trainee (client i: trainee i), as in real use.
+            trainee = seed % len(personas["trainees"])
+            headers = dict(personas["trainees"][trainee] if persona == "trainee" else personas[persona])
+            payload = None
+            if body:
+                headers["Content-Type"] = "application/json"
+                payload = data["claims"][trainee] if body == "claim" else data[body]
+            began = time.perf_counter()
+            try:
+                status, _ = request(port, method, path, headers, payload, conn=conn)
+                ok = status in expected
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append(time.perf_counter() - began)
+            my_paths.setdefault(f"{method} {template}", []).append(mine[-1])
+            my_errors += not ok
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors += my_errors
+            for key, values in my_paths.items():
+                by_path.setdefault(key, []).extend(values)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    latencies.sort()
+    count = len(latencies)
+    for key, values in sorted(by_path.items()):
+        values.sort()
+        print(
+            f"#   {key}: n={len(values)} p50_ms={round(values[len(values) // 2] * 1000)} "
+            f"p95_ms={round(values[int(len(values) * 0.95) - 1] * 1000)}",
+            flush=True,
+        )
+    return {
+        "clients": clients,
+        "rps": round(count / seconds, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000) if count else 0,
+        "p95_ms": round(latencies[int(count * 0.95) - 1] * 1000) if count else 0,
+        "errors": errors,
+        "requests": count,
+    }
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    base = os.environ.get("DATABASE_URL", "")
+    if not base.startswith(("postgres://", "postgresql://")) or not os.environ.get("REDIS_URL"):
+        raise SystemExit("bench/load.py needs DATABASE_URL=postgres://... and REDIS_URL=redis://...")
+    print(f"# load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}", flush=True)
+    url = build_database(base)
+    os.environ["BENCH_DATABASE_URL"] = url
+    env = _env(url)
+    worker = subprocess.Popen(
+        [str(BIN / "celery"), "-A", "config", "worker", "--concurrency=1", "--loglevel=ERROR"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    results = []
+    try:
+        order = [args.only] if args.only else ["runserver", "gunicorn"]
+        for kind in order:
+            server = start_server(kind, env)
+            try:
+                port = PORTS[kind]
+                personas = log_in(port)
+                data = bodies(port, personas)
+                mix = choose_mix(port)
+                # Warm-up, not measured: every worker process and thread imports, connects
+                # and fills its caches before the clock starts.
+                load(port, args.clients, max(3, args.seconds // 10), mix, personas, data)
+                result = load(port, args.clients, args.seconds, mix, personas, data)
+                result["server"] = kind
+                results.append(result)
+                print(" ".join(f"{k}={v}" for k, v in result.items() if k != "requests"), flush=True)
+            finally:
+                stop(server)
+    finally:
+        stop(worker)
+        if not args.keep:
+            drop_database(url)
+    if len(results) == 2:
+        dev, prod = results
+        print(f"# gunicorn/runserver throughput: {prod['rps'] / max(dev['rps'], 0.1):.1f}x", flush=True)
+        print(" ".join(f"{k}={v}" for k, v in prod.items() if k != "requests"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

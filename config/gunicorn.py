@@ -1,0 +1,36 @@
+"""gunicorn settings for `make run` and deploy/ (``gunicorn -c config/gunicorn.py``).
+
+One process per core, eight threads each: a request is mostly Python (one core per process
+under the GIL) with waits on PostgreSQL in between, which the threads fill. On the 2-core
+machine 2 x 8 served the load benchmark about 1.6 times better than 4 x 4, whose extra
+processes only competed for the same two cores (docs/benchmarks.md). Every value can be set
+from the environment (``WEB_CONCURRENCY``, ``WEB_THREADS``, ``BIND``, ``WEB_TIMEOUT``)."""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
+threads = int(os.environ.get("WEB_THREADS", 8))
+worker_class = "gthread"
+# A request that takes longer is cut off and its worker replaced (reports run in Celery).
+timeout = int(os.environ.get("WEB_TIMEOUT", 60))
+graceful_timeout = 30
+keepalive = 5
+# A worker is replaced after this many requests, so a slow leak cannot grow without bound.
+max_requests = 2000
+max_requests_jitter = 200
+# Bounded request lines and headers; bodies are bounded by Django (DATA_UPLOAD_MAX_MEMORY_SIZE).
+limit_request_line = 8190
+limit_request_fields = 100
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
+errorlog = "-"
+# Trust X-Forwarded-* only from the proxy in front (docs/deploy.md).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+wsgi_app = "config.wsgi:application"
+# Django is imported once, before the workers fork: they start at once and share its memory.
+# Nothing opens a database connection at import, so no connection is shared across a fork.
+preload_app = True
+# gunicorn 24+ opens a control socket at one path per user by default: two servers on a host
+# would fight over it, and nothing here uses it.
+control_socket_disable = True
