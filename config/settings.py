@@ -211,15 +211,39 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
 # Reports (reports/tasks.py): last month's claims filing report for every city bureau on the
-# 1st at 02:00 (Asia/Shanghai, CELERY_TIMEZONE); and an hourly sweep of lost report jobs.
+# 1st at 02:00 (Asia/Shanghai, CELERY_TIMEZONE); and the sweep of background jobs whose worker
+# died or whose message was lost (reports/jobs.py): re-sent, or failed with a reason.
 CELERY_BEAT_SCHEDULE["reports-monthly-claims"] = {
     "task": "reports.tasks.schedule_monthly_reports",
     "schedule": crontab(minute=0, hour=2, day_of_month=1),
 }
-CELERY_BEAT_SCHEDULE["reports-fail-stale"] = {
-    "task": "reports.tasks.fail_stale_reports",
-    "schedule": 60 * 60,
-}
+JOB_HEARTBEAT_SECONDS = _int("JOB_HEARTBEAT_SECONDS", default=15)
+JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", default=60)
+JOB_SWEEP_SECONDS = _int("JOB_SWEEP_SECONDS", default=30)
+JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", default=3)
+CELERY_BEAT_SCHEDULE["jobs-sweep"] = {"task": "reports.tasks.sweep_jobs", "schedule": JOB_SWEEP_SECONDS}
+# Sending a task fails fast when Redis does not answer, so a request can say so at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
+# Report files: Django's storage API. An S3-compatible store when a bucket is named (the
+# credentials, AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, are read by boto3 from the
+# environment); otherwise MEDIA_ROOT. REPORTS_TEMP_DIR: where a worker writes before saving.
+if env.str("AWS_STORAGE_BUCKET_NAME", default=""):
+    STORAGES = {
+        "default": {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {
+                "bucket_name": env.str("AWS_STORAGE_BUCKET_NAME"),
+                "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+                "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+                "location": env.str("AWS_LOCATION", default=""),
+                "default_acl": None,
+                "querystring_auth": True,
+                "file_overwrite": True,
+            },
+        },
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+REPORTS_TEMP_DIR = env.str("REPORTS_TEMP_DIR", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import NoDeleteAdminMixin, ScopedAdminMixin
 from core.errors import ApplicationError
+from reports.exports import LIST_EXPORTS, list_export_request
 from reports.forms import ReportRequestForm
 from reports.models import JobStatus, ReportJob, ReportKind
 from reports.periods import Period
@@ -37,10 +38,12 @@ class ReportJobAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
         "created_at",
         "download_link",
     ]
+    list_display_links = ["id", "kind"]
     list_filter = ["kind", "status", "period_kind"]
     list_select_related = ["bureau", "requested_by"]
     readonly_fields = [
         "kind",
+        "title",
         "bureau",
         "period_kind",
         "period_start",
@@ -50,6 +53,7 @@ class ReportJobAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
         "progress",
         "row_count",
         "download_link",
+        "pdf_note",
         "checksum",
         "error",
         "attempts",
@@ -69,6 +73,8 @@ class ReportJobAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("period"))
     def period_display(self, job):
+        if job.kind == ReportKind.LIST:
+            return job.title
         return Period(kind=job.period_kind, start=job.period_start, end=job.period_end).label()
 
     @admin.display(description=_("progress (%)"))
@@ -79,7 +85,14 @@ class ReportJobAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     def download_link(self, job):
         if job.status != JobStatus.DONE or not job.file:
             return "-"
-        return format_html('<a href="{}">{}</a>', job.get_download_url(), gettext("Download"))
+        if not job.pdf_file:
+            return format_html('<a href="{}">{}</a>', job.get_download_url(), gettext("Download"))
+        return format_html(
+            '<a href="{}">{}</a> | <a href="{}">PDF</a>',
+            job.get_download_url(),
+            gettext("Download"),
+            job.get_pdf_url(),
+        )
 
     def changelist_view(self, request, extra_context=None):
         # Reload the list while a visible job is still being produced, so progress moves and
@@ -103,7 +116,7 @@ class ReportJobAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
                         period_start=form.cleaned_data["day"],
                         actor=request.user,
                     )
-                except ApplicationError as exc:
+                except ApplicationError as exc:  # QueueUnavailable included: the job is failed, not left
                     form.add_error(None, str(exc.message))
                 else:
                     self.message_user(
@@ -130,8 +143,8 @@ def request_claims_report(modeladmin, request, queryset):
     """An action for the claims admin: open the report request form for the claims report.
 
     The form is prefilled with the month of the latest decision among the selected claims,
-    the usual reason for selecting them. Use from ``subsidies/admin.py`` as
-    ``actions = [..., reports.admin.request_claims_report]``.
+    the usual reason for selecting them. Attached to the claims admin by ``attach_actions``
+    below, so that the subsidies app never imports the reports app.
     """
     latest = (
         queryset.exclude(decided_at=None).order_by("-decided_at").values_list("decided_at", flat=True).first()
@@ -141,3 +154,57 @@ def request_claims_report(modeladmin, request, queryset):
     if day is not None:
         params["day"] = day.isoformat()
     return HttpResponseRedirect(f"{reverse('admin:reports_reportjob_add')}?{urlencode(params)}")
+
+
+@admin.action(description=_("Export the list to Excel (print-ready, with PDF)"))
+def export_list(modeladmin, request, queryset):
+    """Export the list as the user sees it: its filters, search and scoping; the ticked rows,
+    or the whole filtered list when "select all" was chosen. Runs as a background job."""
+    label = modeladmin.model._meta.label_lower
+    query = request.GET.copy()
+    for key in ("_changelist_filters",):
+        query.pop(key, None)
+    select_across = request.POST.get("select_across") == "1"
+    ids = None if select_across else list(queryset.values_list("pk", flat=True))
+    try:
+        job = list_export_request(model_label=label, query=query.urlencode(), ids=ids, actor=request.user)
+    except ApplicationError as exc:
+        modeladmin.message_user(request, str(exc.message), messages.ERROR)
+        return None
+    url = reverse("admin:reports_reportjob_changelist")
+    modeladmin.message_user(
+        request,
+        format_html(
+            '{} <a href="{}">{}</a>',
+            gettext("The export “%(job)s” is being prepared.") % {"job": job},
+            url,
+            gettext("Open the report list to download it."),
+        ),
+        messages.SUCCESS,
+    )
+    return HttpResponseRedirect(url)
+
+
+def attach_actions(site=admin.site) -> None:
+    """Add the reports' actions to the admins of the lower apps (called from ``ready``).
+
+    The claims admin gets "request the claims filing report"; every list in
+    ``LIST_EXPORTS`` gets "export the list". Idempotent: an action already there (by name)
+    is not added twice.
+    """
+    from django.apps import apps
+
+    wanted = {label: [export_list] for label in LIST_EXPORTS}
+    wanted.setdefault("subsidies.subsidyclaim", []).insert(0, request_claims_report)
+    for label, actions in wanted.items():
+        model_admin = (
+            site.get_model_admin(apps.get_model(label)) if site.is_registered(apps.get_model(label)) else None
+        )
+        if model_admin is None:
+            continue
+        current = list(model_admin.actions or [])
+        names = {getattr(a, "__name__", a) for a in current}
+        for action in actions:
+            if action.__name__ not in names:
+                current.append(action)
+        model_admin.actions = current
