@@ -30,7 +30,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from core.errors import ApplicationError
@@ -190,10 +190,11 @@ def sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
             # Conditional on what we read: a job that moved meanwhile is left alone.
             same = kind.model.objects.filter(pk=job_id, status=status, attempts=attempts, heartbeat_at=beat)
             if attempts >= max_attempts():
-                reason = _(
-                    "The job stopped without finishing (the worker was lost) %(attempts)d times; it was "
-                    "abandoned. Please request it again."
-                ) % {"attempts": attempts}
+                with translation.override(settings.LANGUAGE_CODE):
+                    reason = _(
+                        "The job stopped without finishing (the worker was lost) %(attempts)d times; it was "
+                        "abandoned. Please request it again."
+                    ) % {"attempts": attempts}
                 if same.update(status=FAILED, error=reason, finished_at=now):
                     counts["failed"] += 1
                     _cleanup(kind, job_id)
