@@ -258,25 +258,49 @@ def _date_serial(value) -> int:
     return value.toordinal() - _EXCEL_EPOCH_ORDINAL
 
 
+def _text_renderer(plain: str, quoted: str, cache: dict) -> Callable[[Any], str]:
+    """Render a string cell and remember it: report columns repeat their values (occupation,
+    institution, status), so most cells are a dictionary hit. The memory is bounded."""
+
+    def render(value) -> str:
+        cell = _text_cell(value, plain, quoted)
+        if len(cache) < 4096:
+            cache[value] = cell
+        return cell
+
+    return render
+
+
 def compile_row_writer(kinds: Sequence[str]) -> Callable[[Sequence[Any], int], str]:
     """A function ``(values, row_number) -> '<row>…</row>'`` for columns of these kinds.
 
-    Generated once per form as straight-line code, one expression per column: a report row
-    costs a few microseconds whatever the column count, which is what lets the file be
-    written about as fast as the database delivers the rows. Cells carry no reference
-    (``r``): a row's cells are written in order, every column present, so readers place them
-    by position, as the format allows.
+    Generated once per form as straight-line code, one expression per column, so that a
+    report row costs a few microseconds whatever the column count: the file is written about
+    as fast as the database delivers the rows. A string of letters and digits only (most
+    names, every ID number: ``str.isalnum`` is true for Chinese characters too) needs neither
+    escaping nor a quote prefix and is written at once; any other string goes through
+    ``_text_cell``. Cells carry no reference (``r``): a row's cells are written in order,
+    every column present, so readers place them by position, as the format allows.
     """
     names = [f"v{i}" for i in range(len(kinds))]
+    namespace: dict[str, Any] = {"text": _text_cell, "number": _number, "date": _date_serial, "str": str}
     parts = []
-    for name, kind in zip(names, kinds, strict=True):
+    for index, (name, kind) in enumerate(zip(names, kinds, strict=True)):
         s = STYLE[kind]
         if kind in (TEXT, WRAP_TEXT, ID_TEXT):
             q = STYLE[kind + "!"]
-            parts.append(f"text({name}, ' s=\"{s}\"', ' s=\"{q}\"')")
+            cache: dict = {}
+            namespace[f"cache{index}"] = cache
+            namespace[f"render{index}"] = _text_renderer(f' s="{s}"', f' s="{q}"', cache)
+            parts.append(
+                f"('<c s=\"{s}\" t=\"inlineStr\"><is><t>' + {name} + '</t></is></c>' "
+                f"if type({name}) is str and {name}.isalnum() and len({name}) <= {MAX_CELL_TEXT} "
+                f"else cache{index}.get({name}) or render{index}({name}))"
+            )
         elif kind == DATE:
             parts.append(
-                f"('<c s=\"{s}\"/>' if {name} is None else '<c s=\"{s}\"><v>%d</v></c>' % date({name}))"
+                f"('<c s=\"{s}\"/>' if {name} is None else "
+                f"'<c s=\"{s}\"><v>%d</v></c>' % date({name}))"
             )
         elif kind == INTEGER:
             parts.append(
@@ -293,7 +317,6 @@ def compile_row_writer(kinds: Sequence[str]) -> Callable[[Sequence[Any], int], s
         f"    {unpack} = values\n"
         f"    return ''.join(('<row r=\"%d\">' % r, {', '.join(parts)}, '</row>'))\n"
     )
-    namespace = {"text": _text_cell, "number": _number, "date": _date_serial}
     exec(compile(source, f"<row writer {','.join(kinds)}>", "exec"), namespace)  # noqa: S102
     return namespace["write_row"]
 
