@@ -9,6 +9,7 @@ class ReportsConfig(AppConfig):
     def ready(self):
         # The lower apps' admins know nothing of reports: the actions are attached here,
         # once every admin module has been imported (django.contrib.admin's ready() ran first).
+        from reports import tasks  # noqa: F401 - registers the tasks, which jobs.send finds by name
         from reports.admin import attach_actions
 
         attach_actions()

@@ -109,9 +109,10 @@ def send(kind: JobKind, job) -> None:
             _publish(kind, job.pk)
         except Exception as exc:
             logger.warning("could not enqueue %s job %s: %s", kind.name, job.pk, exc)
-            reason = _(
-                "The task queue is unavailable, so the job could not be started. Please try again later."
-            )
+            with translation.override(settings.LANGUAGE_CODE):
+                reason = _(
+                    "The task queue is unavailable, so the job could not be started. Please try again later."
+                )
             kind.model.objects.filter(pk=job.pk, status=QUEUED).update(
                 status=FAILED, error=reason, finished_at=timezone.now()
             )
