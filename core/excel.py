@@ -283,7 +283,13 @@ def compile_row_writer(kinds: Sequence[str]) -> Callable[[Sequence[Any], int], s
     every column present, so readers place them by position, as the format allows.
     """
     names = [f"v{i}" for i in range(len(kinds))]
-    namespace: dict[str, Any] = {"text": _text_cell, "number": _number, "date": _date_serial, "str": str}
+    namespace: dict[str, Any] = {
+        "text": _text_cell,
+        "number": _number,
+        "date": _date_serial,
+        "date_type": datetime.date,
+        "Decimal": Decimal,
+    }
     parts = []
     for index, (name, kind) in enumerate(zip(names, kinds, strict=True)):
         s = STYLE[kind]
@@ -298,18 +304,21 @@ def compile_row_writer(kinds: Sequence[str]) -> Callable[[Sequence[Any], int], s
                 f"else cache{index}.get({name}) or render{index}({name}))"
             )
         elif kind == DATE:
+            # A date, never a datetime (whose time would be dropped without a word: date()).
             parts.append(
                 f"('<c s=\"{s}\"/>' if {name} is None else "
-                f"'<c s=\"{s}\"><v>%d</v></c>' % date({name}))"
+                f"'<c s=\"{s}\"><v>%d</v></c>' % ({name}.toordinal() - {_EXCEL_EPOCH_ORDINAL} "
+                f"if type({name}) is date_type else date({name})))"
             )
         elif kind == INTEGER:
             parts.append(
                 f"('<c s=\"{s}\"/>' if {name} is None else "
                 f"'<c s=\"{s}\"><v>%s</v></c>' % ({name} if type({name}) is int else number({name})))"
             )
-        else:  # MONEY, DECIMAL
+        else:  # MONEY, DECIMAL: a finite Decimal as it is, anything else through number()
             parts.append(
-                f"('<c s=\"{s}\"/>' if {name} is None else '<c s=\"{s}\"><v>%s</v></c>' % number({name}))"
+                f"('<c s=\"{s}\"/>' if {name} is None else '<c s=\"{s}\"><v>%s</v></c>' % "
+                f"({name} if type({name}) is Decimal and {name}.is_finite() else number({name})))"
             )
     unpack = ", ".join(names) + ("," if len(names) == 1 else "")
     source = (

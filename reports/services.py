@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
@@ -171,6 +172,23 @@ def _set_progress(job_id: int, attempt: int, done: int, total: int) -> None:
     )
 
 
+# A committed UPDATE per chunk of rows would cost more than writing the rows (a commit waits
+# for the disk): progress is reported at most this often.
+PROGRESS_SECONDS = 1.0
+
+
+class _Progress:
+    def __init__(self, job_id: int, attempt: int):
+        self.job_id, self.attempt = job_id, attempt
+        self.last = time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_SECONDS:
+            self.last = now
+            _set_progress(self.job_id, self.attempt, done, total)
+
+
 def temp_dir() -> Path:
     path = Path(getattr(settings, "REPORTS_TEMP_DIR", "") or Path(tempfile.gettempdir()) / "dte-reports")
     path.mkdir(parents=True, exist_ok=True)
@@ -241,7 +259,7 @@ def report_generate(
     saved: list[str] = []
     try:
         with jobs.Heartbeat(REPORT_JOBS, job.pk, attempt), translation.override(REPORT_LANGUAGE):
-            progress = lambda done, total: _set_progress(job.pk, attempt, done, total)  # noqa: E731
+            progress = _Progress(job.pk, attempt)
             with open(xlsx_path, "wb") as xlsx, open(pdf_path, "wb") as pdf:
                 if job.kind == ReportKind.LIST:
                     from reports.exports import build_list_export

@@ -100,6 +100,7 @@ def test_failure_half_way_leaves_no_file_and_a_failed_job_with_a_chinese_reason(
             raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(services, "_set_progress", progress_then_crash)
+    monkeypatch.setattr(services, "PROGRESS_SECONDS", 0)
 
     generate_report.apply(args=[job.pk])  # does not raise: the failure is the job's outcome
     job.refresh_from_db()
@@ -177,6 +178,7 @@ def test_soft_time_limit_fails_the_job_cleanly(media, twelve_claims, make_job, h
         raise SoftTimeLimitExceeded()
 
     monkeypatch.setattr(services, "_set_progress", too_slow)
+    monkeypatch.setattr(services, "PROGRESS_SECONDS", 0)
     generate_report.apply(args=[job.pk])
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "SoftTimeLimitExceeded" in job.error
