@@ -85,7 +85,7 @@ def kinds() -> list[JobKind]:
     return list(_KINDS.values())
 
 
-def _publish(kind: JobKind, job_id: int) -> None:
+def _publish(kind: JobKind, job_id: int, **options) -> None:
     # Looked up by name: the module that defines the task imports the services, never the
     # other way round. Sending fails fast when the broker is down (one quick retry), so the
     # request that asked for the job can say so at once.
@@ -93,6 +93,7 @@ def _publish(kind: JobKind, job_id: int) -> None:
         args=[job_id],
         retry=True,
         retry_policy={"max_retries": 1, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 0.5},
+        **options,
     )
 
 

@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 from django.conf import settings
+from kombu import Connection
 from kombu.exceptions import OperationalError
 
 from config.celery import app as celery_app
@@ -122,19 +123,25 @@ def throwaway_redis(tmp_path):
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 break
         time.sleep(0.1)
-    saved = {k: celery_app.conf[k] for k in ("broker_url", "task_always_eager", "task_default_queue")}
-    celery_app.conf.broker_url = f"redis://127.0.0.1:{port}/0"
+    saved = {k: celery_app.conf[k] for k in ("task_always_eager", "task_default_queue")}
     celery_app.conf.task_always_eager = False
     celery_app.conf.task_default_queue = f"nobody-{uuid.uuid4().hex[:8]}"  # no worker takes it
-    celery_app.close()  # drop pooled connections to the old broker
+    real_publish = jobs._publish
+
+    def publish_to_throwaway(kind, job_id):
+        # The real sending code, on a connection to this test's broker instead of the pool's.
+        with Connection(f"redis://127.0.0.1:{port}/0", connect_timeout=2) as connection:
+            real_publish(kind, job_id, connection=connection)
+
+    jobs._publish = publish_to_throwaway
     try:
         yield process
     finally:
+        jobs._publish = real_publish
         if process.poll() is None:
             process.terminate()
             process.wait(timeout=10)
         celery_app.conf.update(saved)
-        celery_app.close()
 
 
 def test_broker_stopped_during_requests_first_is_queued_then_503_and_nothing_stranded(
