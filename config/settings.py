@@ -222,6 +222,9 @@ JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", default=60)
 JOB_SWEEP_SECONDS = _int("JOB_SWEEP_SECONDS", default=30)
 JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", default=3)
 CELERY_BEAT_SCHEDULE["jobs-sweep"] = {"task": "reports.tasks.sweep_jobs", "schedule": JOB_SWEEP_SECONDS}
+# The queue tasks go to unless routed: a test's private worker sets it, so that its beat and
+# its sweeper send there too.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # Sending a task fails fast when Redis does not answer, so a request can say so at once.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
 # Report files: Django's storage API. An S3-compatible store when a bucket is named (the
