@@ -73,7 +73,7 @@ def _peak_mb() -> float:
 # --------------------------------------------------------------------------- data
 
 
-def _seed(rows: int) -> None:
+def seed(rows: int) -> None:
     """N decided claims in Hangzhou in 2024, with every row behind them, by bulk inserts."""
     from django.db import connection, transaction
 
@@ -266,7 +266,7 @@ def _seed(rows: int) -> None:
     print(f"\nseeded {rows} claims in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
-def _bureau_and_period():
+def bureau_and_period():
     from reference.models import Bureau
     from reports.models import PeriodKind
     from reports.periods import Period
@@ -284,7 +284,7 @@ def phase_task(rows: int) -> dict:
     from reports.models import JobStatus, ReportJob
     from reports.tasks import generate_report
 
-    bureau, period = _bureau_and_period()
+    bureau, period = bureau_and_period()
     # Requested by a user: jobs without one are the monthly schedule's, one per period.
     user, _created = User.objects.get_or_create(username="bench")
     job = ReportJob.objects.create(
@@ -313,7 +313,7 @@ def phase_query(rows: int) -> dict:
     """The bare query of the report's rows, each row fetched and dropped."""
     from reports.builders import CHUNK_SIZE, CLAIMS_REPORT
 
-    bureau, period = _bureau_and_period()
+    bureau, period = bureau_and_period()
     fields = CLAIMS_REPORT.query_fields()
     started = time.perf_counter()
     count = 0
@@ -387,7 +387,7 @@ def _rows_in_memory(bureau, period) -> list[list]:
 def phase_plain(rows: int) -> dict:
     from openpyxl import Workbook
 
-    bureau, period = _bureau_and_period()
+    bureau, period = bureau_and_period()
     data = _rows_in_memory(bureau, period)
     assert len(data) == rows
     path = OUT / "plain.xlsx"
@@ -449,7 +449,7 @@ def phase_import_export(rows: int) -> dict:
                 "paid_on",
             )
 
-    bureau, period = _bureau_and_period()
+    bureau, period = bureau_and_period()
     queryset = claims_for_report(bureau, period).select_related(
         "trainee", "occupation", "training_certificate__institution", "level_certificate", "bureau__city"
     )
@@ -511,7 +511,7 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    _seed(args.rows)
+    seed(args.rows)
 
     task, plain, query = [], [], []
     for _ in range(args.repeat):  # interleaved, so a noisy neighbour hurts all alike

@@ -79,7 +79,7 @@ class Column:
     in Excel's character units (a Chinese character is two); ``source`` is the queryset field
     the value comes from (``SEQUENCE`` for 序号, None for a value the caller computes);
     ``convert`` turns the database value into the cell value; ``total`` sums the column into
-    the 合计 row.
+    the 合计 row; ``unique`` says its values rarely repeat (see below).
     """
 
     header: Any
@@ -88,6 +88,9 @@ class Column:
     source: str | None = None
     convert: Callable[[Any], Any] | None = None
     total: bool = False
+    # Values that rarely repeat (names): written inline. Other text goes to the workbook's
+    # shared-string table the first time and is a number afterwards: a smaller file, faster.
+    unique: bool = False
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -258,20 +261,88 @@ def _date_serial(value) -> int:
     return value.toordinal() - _EXCEL_EPOCH_ORDINAL
 
 
-def _text_renderer(plain: str, quoted: str, cache: dict) -> Callable[[Any], str]:
+class SharedStrings:
+    """The workbook's shared-string table (xl/sharedStrings.xml), bounded in size."""
+
+    LIMIT = 100_000
+
+    def __init__(self):
+        self.index: dict[str, int] = {}
+
+    def add(self, text: str) -> int | None:
+        position = self.index.get(text)
+        if position is None:
+            if len(self.index) >= self.LIMIT:
+                return None
+            position = self.index[text] = len(self.index)
+        return position
+
+    def xml(self) -> str:
+        items = "".join(
+            f'<si><t xml:space="preserve">{escape(text)}</t></si>'
+            if text != text.strip()
+            else f"<si><t>{escape(text)}</t></si>"
+            for text in self.index
+        )
+        return (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            f'uniqueCount="{len(self.index)}">{items}</sst>'
+        )
+
+
+def _text_renderer(plain: str, quoted: str, cache: dict, shared: SharedStrings | None) -> Callable[[Any], str]:
     """Render a string cell and remember it: report columns repeat their values (occupation,
-    institution, status), so most cells are a dictionary hit. The memory is bounded."""
+    institution, status), so most cells are a dictionary hit; with a shared-string table the
+    cell refers to the table. The memory is bounded."""
 
     def render(value) -> str:
         cell = _text_cell(value, plain, quoted)
         if len(cache) < 4096:
+            text = safe_text(value)
+            position = shared.add(text) if shared is not None and text else None
+            if position is not None:
+                style = quoted if text.startswith(FORMULA_TRIGGERS) else plain
+                cell = f'<c{style} t="s"><v>{position}</v></c>'
             cache[value] = cell
         return cell
 
     return render
 
 
-def compile_row_writer(kinds: Sequence[str]) -> Callable[[Sequence[Any], int], str]:
+LINE_HEIGHT = 14.5  # points per line of 11-point text
+ROW_PADDING = 2.0
+
+
+def wrapped_lines(text: object, width: float) -> int:
+    """How many lines ``text`` takes in a wrapping column ``width`` units wide."""
+    if text is None:
+        return 1
+    usable = max(width - 1.0, 1.0)
+    return max(1, sum(-(-display_width(part) // usable) or 1 for part in str(text).split("\n")))
+
+
+def row_height(lines: int) -> float:
+    return round(lines * LINE_HEIGHT + ROW_PADDING, 1)
+
+
+def _line_counter(width: float, cache: dict) -> Callable[[Any], int]:
+    def count(value) -> int:
+        lines = wrapped_lines(value, width)
+        if len(cache) < 4096:
+            cache[value] = lines
+        return lines
+
+    return count
+
+
+def compile_row_writer(
+    kinds: Sequence[str],
+    widths: Sequence[float] | None = None,
+    *,
+    shared: SharedStrings | None = None,
+    unique: Sequence[bool] | None = None,
+) -> Callable[[Sequence[Any], int], str]:
     """A function ``(values, row_number) -> '<row>…</row>'`` for columns of these kinds.
 
     Generated once per form as straight-line code, one expression per column, so that a
@@ -290,42 +361,72 @@ def compile_row_writer(kinds: Sequence[str]) -> Callable[[Sequence[Any], int], s
         "date_type": datetime.date,
         "Decimal": Decimal,
     }
-    parts = []
+    # One statement per cell (c<i> = ...), then one f-string for the row: each common case
+    # (a plain string, a date, a Decimal, an int) is a type check and a formatted value.
+    body = []
     for index, (name, kind) in enumerate(zip(names, kinds, strict=True)):
         s = STYLE[kind]
+        cell = f"c{index}"
         if kind in (TEXT, WRAP_TEXT, ID_TEXT):
             q = STYLE[kind + "!"]
             cache: dict = {}
             namespace[f"cache{index}"] = cache
-            namespace[f"render{index}"] = _text_renderer(f' s="{s}"', f' s="{q}"', cache)
-            parts.append(
-                f"('<c s=\"{s}\" t=\"inlineStr\"><is><t>' + {name} + '</t></is></c>' "
-                f"if type({name}) is str and {name}.isalnum() and len({name}) <= {MAX_CELL_TEXT} "
-                f"else cache{index}.get({name}) or render{index}({name}))"
+            repeats = shared is not None and kind != ID_TEXT and not (unique and unique[index])
+            namespace[f"render{index}"] = _text_renderer(
+                f' s="{s}"', f' s="{q}"', cache, shared if repeats else None
             )
+            if repeats:
+                # Repeating text: the table's number once the value was seen.
+                body.append(f"{cell} = cache{index}.get({name}) or render{index}({name})")
+            else:
+                body.append(
+                    f"{cell} = f'<c s=\"{s}\" t=\"inlineStr\"><is><t>{{{name}}}</t></is></c>' "
+                    f"if type({name}) is str and {name}.isalnum() and len({name}) <= {MAX_CELL_TEXT} "
+                    f"else cache{index}.get({name}) or render{index}({name})"
+                )
         elif kind == DATE:
             # A date, never a datetime (whose time would be dropped without a word: date()).
-            parts.append(
-                f"('<c s=\"{s}\"/>' if {name} is None else "
-                f"'<c s=\"{s}\"><v>%d</v></c>' % ({name}.toordinal() - {_EXCEL_EPOCH_ORDINAL} "
-                f"if type({name}) is date_type else date({name})))"
+            body.append(
+                f"{cell} = '<c s=\"{s}\"/>' if {name} is None else "
+                f"f'<c s=\"{s}\"><v>{{{name}.toordinal() - {_EXCEL_EPOCH_ORDINAL}}}</v></c>' "
+                f"if type({name}) is date_type else f'<c s=\"{s}\"><v>{{date({name})}}</v></c>'"
             )
         elif kind == INTEGER:
-            parts.append(
-                f"('<c s=\"{s}\"/>' if {name} is None else "
-                f"'<c s=\"{s}\"><v>%s</v></c>' % ({name} if type({name}) is int else number({name})))"
+            body.append(
+                f"{cell} = '<c s=\"{s}\"/>' if {name} is None else "
+                f"f'<c s=\"{s}\"><v>{{{name}}}</v></c>' if type({name}) is int else "
+                f"f'<c s=\"{s}\"><v>{{number({name})}}</v></c>'"
             )
         else:  # MONEY, DECIMAL: a finite Decimal as it is, anything else through number()
-            parts.append(
-                f"('<c s=\"{s}\"/>' if {name} is None else '<c s=\"{s}\"><v>%s</v></c>' % "
-                f"({name} if type({name}) is Decimal and {name}.is_finite() else number({name})))"
+            body.append(
+                f"{cell} = '<c s=\"{s}\"/>' if {name} is None else "
+                f"f'<c s=\"{s}\"><v>{{{name}}}</v></c>' if type({name}) is Decimal and {name}.is_finite() else "
+                f"f'<c s=\"{s}\"><v>{{number({name})}}</v></c>'"
             )
+    cells = "".join(f"{{c{i}}}" for i in range(len(kinds)))
+    # A row with wrapped text gets the height its longest cell needs: not every program
+    # sizes rows itself on opening (LibreOffice keeps the default height), and a fixed row
+    # would cut the text off on paper.
+    wrapped = [i for i, kind in enumerate(kinds) if kind == WRAP_TEXT] if widths is not None else []
+    line_terms = []
+    for i in wrapped:
+        namespace[f"lines{i}"] = lines_cache = {}
+        namespace[f"count{i}"] = _line_counter(widths[i], lines_cache)
+        line_terms.append(f"(lines{i}.get(v{i}) or count{i}(v{i}))")
     unpack = ", ".join(names) + ("," if len(names) == 1 else "")
-    source = (
-        "def write_row(values, r):\n"
-        f"    {unpack} = values\n"
-        f"    return ''.join(('<row r=\"%d\">' % r, {', '.join(parts)}, '</row>'))\n"
-    )
+    statements = [f"    {unpack} = values"] + [f"    {line}" for line in body]
+    if line_terms:
+        namespace["heights"] = {n: row_height(n) for n in range(1, 64)}
+        lines_expr = line_terms[0] if len(line_terms) == 1 else f"max({', '.join(line_terms)})"
+        statements.append(f"    n = {lines_expr}")
+        statements.append(
+            f"    if n == 1:\n        return f'<row r=\"{{r}}\">{cells}</row>'\n"
+            f"    h = heights.get(n) or {LINE_HEIGHT} * n\n"
+            f"    return f'<row r=\"{{r}}\" ht=\"{{h}}\" customHeight=\"1\">{cells}</row>'"
+        )
+    else:
+        statements.append(f"    return f'<row r=\"{{r}}\">{cells}</row>'")
+    source = "def write_row(values, r):\n" + "\n".join(statements) + "\n"
     exec(compile(source, f"<row writer {','.join(kinds)}>", "exec"), namespace)  # noqa: S102
     return namespace["write_row"]
 
@@ -388,6 +489,7 @@ class FormWorkbook:
         )
         self._sheets: list[_Sheet] = []
         self._closed = False
+        self._shared = SharedStrings()
 
     def __enter__(self) -> FormWorkbook:
         return self
@@ -429,7 +531,12 @@ class FormWorkbook:
         columns = form.columns
         ncols = len(columns)
         last_col = column_letter(ncols)
-        write_row = compile_row_writer(form.kinds)
+        write_row = compile_row_writer(
+            form.kinds,
+            [c.width for c in columns],
+            shared=self._shared,
+            unique=[c.unique for c in columns],
+        )
         summed = [i for i, c in enumerate(columns) if c.total]
         sums = [0] * ncols
 
@@ -449,7 +556,7 @@ class FormWorkbook:
                 f'<sheetView workbookViewId="0"{selected}>'
                 f'<pane ySplit="{header_rows}" topLeftCell="A{header_rows + 1}" activePane="bottomLeft" '
                 'state="frozen"/></sheetView></sheetViews>'
-                '<sheetFormatPr defaultRowHeight="18" customHeight="1"/><cols>'
+                '<sheetFormatPr defaultRowHeight="15"/><cols>'
                 + "".join(
                     f'<col min="{i}" max="{i}" width="{c.width:g}" customWidth="1"/>'
                     for i, c in enumerate(columns, start=1)
@@ -466,8 +573,10 @@ class FormWorkbook:
                 emit(f'<row r="2">{_inline(form.subtitle, STYLE["subtitle"])}</row>')
                 merges.append(f"A2:{last_col}2")
                 r = 3
+            # Column titles wrap in their column; the row is as tall as the longest one.
+            header_lines = max(wrapped_lines(str(c.header), c.width) for c in columns)
             emit(
-                f'<row r="{r}">'
+                f'<row r="{r}" ht="{row_height(header_lines)}" customHeight="1">'
                 + "".join(_inline(str(c.header), STYLE["header"]) for c in columns)
                 + "</row>"
             )
@@ -574,10 +683,18 @@ class FormWorkbook:
         z.writestr("xl/workbook.xml", self._workbook_xml())
         z.writestr("xl/_rels/workbook.xml.rels", self._workbook_rels())
         z.writestr("xl/styles.xml", _styles_xml())
+        if self._shared.index:
+            z.writestr("xl/sharedStrings.xml", self._shared.xml())
         z.close()
         self._closed = True
 
     def _content_types(self) -> str:
+        shared = (
+            '<Override PartName="/xl/sharedStrings.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+            if self._shared.index
+            else ""
+        )
         sheets = "".join(
             f'<Override PartName="/{s.part}" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
@@ -592,7 +709,7 @@ class FormWorkbook:
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             '<Override PartName="/xl/styles.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-            f"{sheets}"
+            f"{sheets}{shared}"
             '<Override PartName="/docProps/core.xml" '
             'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
             '<Override PartName="/docProps/app.xml" '
@@ -635,7 +752,15 @@ class FormWorkbook:
             f"{rels}"
             f'<Relationship Id="rId{styles_id}" '
             'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
-            'Target="styles.xml"/></Relationships>'
+            'Target="styles.xml"/>'
+            + (
+                f'<Relationship Id="rId{styles_id + 1}" '
+                'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" '
+                'Target="sharedStrings.xml"/>'
+                if self._shared.index
+                else ""
+            )
+            + "</Relationships>"
         )
 
 

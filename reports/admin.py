@@ -26,19 +26,18 @@ from reports.services import report_request
 
 @admin.register(ReportJob)
 class ReportJobAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    # The download first after the report's name: at 1366 px with the sidebar open, the
+    # reviewer must never have to scroll sideways to reach it.
     list_display = [
-        "id",
-        "kind",
-        "bureau",
-        "period_display",
-        "status",
-        "progress_display",
+        "report_display",
+        "download_link",
+        "status_display",
         "row_count",
+        "bureau",
         "requested_by",
         "created_at",
-        "download_link",
     ]
-    list_display_links = ["id", "kind"]
+    list_display_links = ["report_display"]
     list_filter = ["kind", "status", "period_kind"]
     list_select_related = ["bureau", "requested_by"]
     readonly_fields = [
@@ -81,14 +80,36 @@ class ReportJobAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     def progress_display(self, job):
         return format_html('<progress max="100" value="{}"></progress> {}%', job.progress, job.progress)
 
+    @admin.display(description=_("report"), ordering="-created_at")
+    def report_display(self, job):
+        return format_html("{}<br><small>{}</small>", job.get_kind_display(), self.period_display(job))
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, job):
+        if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+            return format_html(
+                '<span style="white-space:nowrap">{}</span><br>'
+                '<progress max="100" value="{}" style="width:5em"></progress> {}%',
+                job.get_status_display(),
+                job.progress,
+                job.progress,
+            )
+        if job.status == JobStatus.FAILED:
+            return format_html(
+                '{}<br><small title="{}">{}</small>', job.get_status_display(), job.error, job.error[:40]
+            )
+        return format_html('<span style="white-space:nowrap">{}</span>', job.get_status_display())
+
     @admin.display(description=_("file"))
     def download_link(self, job):
         if job.status != JobStatus.DONE or not job.file:
             return "-"
         if not job.pdf_file:
-            return format_html('<a href="{}">{}</a>', job.get_download_url(), gettext("Download"))
+            return format_html(
+                '<a href="{}" style="white-space:nowrap">{}</a>', job.get_download_url(), gettext("Download")
+            )
         return format_html(
-            '<a href="{}">{}</a> | <a href="{}">PDF</a>',
+            '<span style="white-space:nowrap"><a href="{}">{}</a> | <a href="{}">PDF</a></span>',
             job.get_download_url(),
             gettext("Download"),
             job.get_pdf_url(),

@@ -168,8 +168,10 @@ def _sorted_groups(groups: dict) -> list:
 
 # Headers carry the context "report column" so that the Chinese titles SPEC.md prescribes are
 # translated exactly; the comment above each gives the translator the title.
-def _col(header, width, kind=TEXT, source=None, convert=None, total=False) -> Column:
-    return Column(header=header, width=width, kind=kind, source=source, convert=convert, total=total)
+def _col(header, width, kind=TEXT, source=None, convert=None, total=False, unique=False) -> Column:
+    return Column(
+        header=header, width=width, kind=kind, source=source, convert=convert, total=total, unique=unique
+    )
 
 
 SEQUENCE_COLUMN = _col(pgettext_lazy("report column", "No."), 6, INTEGER, SEQUENCE)  # 序号
@@ -177,7 +179,7 @@ SEQUENCE_COLUMN = _col(pgettext_lazy("report column", "No."), 6, INTEGER, SEQUEN
 CLAIM_COLUMNS = (
     SEQUENCE_COLUMN,
     # Translators: 姓名
-    _col(pgettext_lazy("report column", "Name"), 10, TEXT, "trainee__name"),
+    _col(pgettext_lazy("report column", "Name"), 10, TEXT, "trainee__name", unique=True),
     # Translators: 身份证号码
     _col(pgettext_lazy("report column", "Resident ID number"), 21, ID_TEXT, "trainee__resident_id"),
     # Translators: 职业
@@ -278,7 +280,7 @@ PLAN_COLUMNS = (
     # Translators: 所在地
     _col(pgettext_lazy("report column", "City"), 8, TEXT, "institution__city__name"),
     # Translators: 班级名称
-    _col(pgettext_lazy("report column", "Class name"), 18, WRAP_TEXT, "title"),
+    _col(pgettext_lazy("report column", "Class name"), 18, WRAP_TEXT, "title", unique=True),
     # Translators: 职业
     _col(pgettext_lazy("report column", "Occupation"), 14, WRAP_TEXT, "occupation__name"),
     # Translators: 方向

@@ -58,11 +58,13 @@ class ListExport:
         return tuple(dict.fromkeys(c.source for c in self.columns if c.source not in (None, SEQUENCE)))
 
 
-def _c(header, width, kind, source, convert=None, total=False) -> Column:
-    return Column(header=header, width=width, kind=kind, source=source, convert=convert, total=total)
+def _c(header, width, kind, source, convert=None, total=False, unique=False) -> Column:
+    return Column(
+        header=header, width=width, kind=kind, source=source, convert=convert, total=total, unique=unique
+    )
 
 
-NAME = _c(pgettext_lazy("report column", "Name"), 10, TEXT, "trainee__name")
+NAME = _c(pgettext_lazy("report column", "Name"), 10, TEXT, "trainee__name", unique=True)
 RESIDENT_ID = _c(pgettext_lazy("report column", "Resident ID number"), 21, ID_TEXT, "trainee__resident_id")
 OCCUPATION = _c(pgettext_lazy("report column", "Occupation"), 16, WRAP_TEXT, "occupation__name")
 LEVEL = _c(pgettext_lazy("report column", "Level"), 6, TEXT, "level", ChoiceLabel(Level))
@@ -75,7 +77,7 @@ LIST_EXPORTS: dict[str, ListExport] = {
         columns=(
             SEQUENCE_COLUMN,
             # Translators: 申领编号
-            _c(pgettext_lazy("report column", "Claim number"), 9, TEXT, "pk"),
+            _c(pgettext_lazy("report column", "Claim number"), 9, TEXT, "pk", unique=True),
             NAME,
             RESIDENT_ID,
             OCCUPATION,
@@ -103,7 +105,7 @@ LIST_EXPORTS: dict[str, ListExport] = {
         sheet=pgettext_lazy("report sheet", "Trainees"),
         columns=(
             SEQUENCE_COLUMN,
-            _c(pgettext_lazy("report column", "Name"), 10, TEXT, "name"),
+            _c(pgettext_lazy("report column", "Name"), 10, TEXT, "name", unique=True),
             _c(pgettext_lazy("report column", "Resident ID number"), 21, ID_TEXT, "resident_id"),
             # Translators: 手机号码
             _c(pgettext_lazy("report column", "Phone"), 13, ID_TEXT, "phone"),

@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from pypdf import PdfReader
 
-from core.excel import DATE, ID_TEXT, INTEGER, MONEY, TEXT, display_width
+from core.excel import DATE, ID_TEXT, INTEGER, MONEY, TEXT, display_width, wrapped_lines
 from reports.builders import CLAIMS_REPORT
 from reports.models import JobStatus
 from reports.tasks import generate_report
@@ -142,8 +142,24 @@ def claims_report_claims(job):
 
 
 def test_every_unwrapped_value_and_every_header_fits_its_column(claims_report):
-    """Column widths fit the Chinese headers and the values (wrapped columns may break)."""
+    """Column widths fit the Chinese headers and the values (wrapped columns may break, and
+    their rows grow: no data row has a fixed height)."""
     workbook = load(claims_report)
+    for ws in workbook.worksheets:
+        # A row holding wrapped text is as tall as its longest cell's lines.
+        for row in range(3, ws.max_row + 1):
+            if ws.cell(row=row, column=1).value is None:
+                break
+            needed = max(
+                (
+                    wrapped_lines(cell.value, ws.column_dimensions[cell.column_letter].width)
+                    for cell in ws[row]
+                    if cell.alignment.wrap_text
+                ),
+                default=1,
+            )
+            if needed > 1:
+                assert ws.row_dimensions[row].height >= needed * 14, (ws.title, row, needed)
     for ws, columns in (
         (workbook.worksheets[1], CLAIMS_REPORT.columns),
         (workbook.worksheets[0], CLAIMS_REPORT.summary_columns),

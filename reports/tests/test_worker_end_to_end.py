@@ -220,7 +220,7 @@ def test_worker_killed_mid_report_the_job_is_taken_over_and_done_within_the_boun
 
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.REPORTS_TEMP_DIR = str(tmp_path / "work")
-    bench._seed(KILL_ROWS)
+    bench.seed(KILL_ROWS)
     queue = f"reports-kill-{uuid.uuid4().hex[:12]}"
     saved = {key: celery_app.conf[key] for key in ("task_always_eager", "task_default_queue")}
     celery_app.conf.task_always_eager = False
@@ -228,7 +228,7 @@ def test_worker_killed_mid_report_the_job_is_taken_over_and_done_within_the_boun
     first, first_log = _start_worker(tmp_path, settings, queue, "first")
     second = None
     try:
-        bureau, period = bench._bureau_and_period()
+        bureau, period = bench.bureau_and_period()
         assert period == Period.containing(PeriodKind.YEAR, period.start)
         job = report_request(
             kind="claims",
