@@ -30,7 +30,9 @@ Values are written exactly as the database holds them:
 from __future__ import annotations
 
 import datetime
+import queue
 import re
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -476,6 +478,44 @@ class _Sheet:
     written: bool = False
 
 
+class _Pipe:
+    """Compress on a second thread while the rows are built: zlib releases the GIL, so on a
+    machine with two cores the deflating is nearly free."""
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.queue: queue.Queue = queue.Queue(maxsize=8)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="xlsx-deflate", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            if self.error is None:
+                try:
+                    self.raw.write(item.encode("utf-8"))
+                except BaseException as exc:  # handed to the writing thread
+                    self.error = exc
+
+    def put(self, text: str) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put(text)
+
+    def __enter__(self) -> _Pipe:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        # Always drained and joined before the zip entry closes, error or not.
+        self.queue.put(None)
+        self.thread.join()
+        if exc_type is None and self.error is not None:
+            raise self.error
+
+
 class FormWorkbook:
     """A workbook of forms, streamed into a zip: ``add_sheet`` in display order, then
     ``write_sheet`` each, in any order (a summary first in the workbook can be written last,
@@ -540,10 +580,8 @@ class FormWorkbook:
         summed = [i for i, c in enumerate(columns) if c.total]
         sums = [0] * ncols
 
-        with self._zip.open(sheet.part, "w", force_zip64=True) as raw:
-
-            def emit(text: str) -> None:
-                raw.write(text.encode("utf-8"))
+        with self._zip.open(sheet.part, "w", force_zip64=True) as raw, _Pipe(raw) as pipe:
+            emit = pipe.put
 
             header_rows = form.header_rows
             selected = ' tabSelected="1"' if sheet.index == 0 else ""

@@ -211,9 +211,9 @@ CLAIM_COLUMNS = (
     # Translators: 申领依据
     _col(pgettext_lazy("report column", "Basis of claim"), 16, WRAP_TEXT, "basis", ChoiceLabel(ClaimBasis)),
     # Translators: 补贴标准（元）
-    _col(pgettext_lazy("report column", "Subsidy standard (yuan)"), 11, MONEY, "standard__amount"),
+    _col(pgettext_lazy("report column", "Subsidy standard (yuan)"), 13, MONEY, "standard__amount"),
     # Translators: 补贴金额（元）
-    _col(pgettext_lazy("report column", "Subsidy amount (yuan)"), 11, MONEY, "amount", total=True),
+    _col(pgettext_lazy("report column", "Subsidy amount (yuan)"), 13, MONEY, "amount", total=True),
     # Translators: 审核状态
     _col(pgettext_lazy("report column", "Review status"), 9, TEXT, "status", ChoiceLabel(ClaimStatus)),
     # Translators: 审核日期
