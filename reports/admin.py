@@ -16,12 +16,12 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import NoDeleteAdminMixin, ScopedAdminMixin
 from core.errors import ApplicationError
-from reports.exports import LIST_EXPORTS, list_export_request
+from reports.exports import LIST_EXPORTS
 from reports.forms import ReportRequestForm
 from reports.models import JobStatus, ReportJob, ReportKind
 from reports.periods import Period
 from reports.selectors import report_jobs_visible_to
-from reports.services import report_request
+from reports.services import list_export_request, report_request
 
 
 @admin.register(ReportJob)

@@ -27,7 +27,6 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from core.errors import ApplicationError
 from core.excel import DATE, ID_TEXT, MONEY, SEQUENCE, TEXT, WRAP_TEXT, Column, FormWorkbook
 from reference.models import Level
-from reports import jobs
 from reports.builders import (
     CHUNK_SIZE,
     PDF_MAX_ROWS,
@@ -40,12 +39,9 @@ from reports.builders import (
     make_form,
     row_converter,
 )
-from reports.models import ReportJob, ReportKind
+from reports.models import ReportJob
 from subsidies.models import ClaimBasis, ClaimStatus
 from trainees.models import TraineeCategory
-
-# Lists longer than this are refused at the request: a form of more would not be read.
-MAX_LIST_ROWS = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,39 +160,6 @@ LIST_EXPORTS: dict[str, ListExport] = {
         ),
     ),
 }
-
-
-def list_export_request(*, model_label: str, query: str, ids: list[int] | None, actor) -> ReportJob:
-    """Queue the export of the admin list ``model_label`` as ``actor`` sees it with ``query``.
-
-    ``ids`` limits it to the rows ticked (None: the whole filtered list). Raises
-    ``QueueUnavailable`` (503) if the queue is down; the job is then failed, not left queued.
-    """
-    spec = LIST_EXPORTS.get(model_label)
-    if spec is None:
-        raise ApplicationError(
-            "invalid_list_export", _("This list cannot be exported."), {"model": model_label}
-        )
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        raise ApplicationError(
-            "list_export_not_permitted", _("Log in to export a list."), None, status_code=403
-        )
-    from django.db import transaction
-
-    from reports.services import REPORT_JOBS
-
-    with transaction.atomic():
-        job = ReportJob(
-            kind=ReportKind.LIST,
-            requested_by=actor,
-            params={"model": model_label, "query": query, "ids": ids},
-            title=str(spec.title),
-            heartbeat_at=timezone.now(),
-        )
-        job.full_clean()
-        job.save()
-        jobs.send(REPORT_JOBS, job)
-    return job
 
 
 def list_queryset(job: ReportJob):

@@ -31,6 +31,7 @@ from core.errors import ApplicationError, NotPermitted
 from reference.models import Bureau
 from reports import jobs
 from reports.builders import REPORTS, build_report, report_file_stem
+from reports.exports import LIST_EXPORTS, build_list_export
 from reports.models import JobStatus, PeriodKind, ReportJob, ReportKind
 from reports.periods import Period
 
@@ -164,6 +165,35 @@ def report_schedule_monthly(*, today: datetime.date | None = None) -> list[Repor
     return created
 
 
+def list_export_request(*, model_label: str, query: str, ids: list[int] | None, actor) -> ReportJob:
+    """Queue the export of the admin list ``model_label`` as ``actor`` sees it with ``query``.
+
+    ``ids`` limits it to the rows ticked (None: the whole filtered list). Raises
+    ``QueueUnavailable`` (503) if the queue is down; the job is then failed, not left queued.
+    """
+    spec = LIST_EXPORTS.get(model_label)
+    if spec is None:
+        raise ApplicationError(
+            "invalid_list_export", _("This list cannot be exported."), {"model": model_label}
+        )
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        raise ApplicationError(
+            "list_export_not_permitted", _("Log in to export a list."), None, status_code=403
+        )
+    with transaction.atomic():
+        job = ReportJob(
+            kind=ReportKind.LIST,
+            requested_by=actor,
+            params={"model": model_label, "query": query, "ids": ids},
+            title=str(spec.title),
+            heartbeat_at=timezone.now(),
+        )
+        job.full_clean()
+        job.save()
+        jobs.send(REPORT_JOBS, job)
+    return job
+
+
 def _set_progress(job_id: int, attempt: int, done: int, total: int) -> None:
     # Below 100 until the files are published: 100 means "done", never "almost".
     percent = min(99, 100 * done // total) if total else 0
@@ -262,8 +292,6 @@ def report_generate(
             progress = _Progress(job.pk, attempt)
             with open(xlsx_path, "wb") as xlsx, open(pdf_path, "wb") as pdf:
                 if job.kind == ReportKind.LIST:
-                    from reports.exports import build_list_export
-
                     output = build_list_export(job, xlsx=xlsx, pdf=pdf, progress=progress)
                 else:
                     period = Period(kind=job.period_kind, start=job.period_start, end=job.period_end)
