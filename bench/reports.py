@@ -463,7 +463,12 @@ def phase_import_export(rows: int) -> dict:
     return {"seconds": elapsed, "peak_mb": _peak_mb()}
 
 
-PHASES = {"task": phase_task, "query": phase_query, "plain": phase_plain, "import_export": phase_import_export}
+PHASES = {
+    "task": phase_task,
+    "query": phase_query,
+    "plain": phase_plain,
+    "import_export": phase_import_export,
+}
 
 
 def _run_phase(phase: str, args) -> dict:

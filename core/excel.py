@@ -293,7 +293,9 @@ class SharedStrings:
         )
 
 
-def _text_renderer(plain: str, quoted: str, cache: dict, shared: SharedStrings | None) -> Callable[[Any], str]:
+def _text_renderer(
+    plain: str, quoted: str, cache: dict, shared: SharedStrings | None
+) -> Callable[[Any], str]:
     """Render a string cell and remember it: report columns repeat their values (occupation,
     institution, status), so most cells are a dictionary hit; with a shared-string table the
     cell refers to the table. The memory is bounded."""
@@ -382,7 +384,7 @@ def compile_row_writer(
                 body.append(f"{cell} = cache{index}.get({name}) or render{index}({name})")
             else:
                 body.append(
-                    f"{cell} = f'<c s=\"{s}\" t=\"inlineStr\"><is><t>{{{name}}}</t></is></c>' "
+                    f'{cell} = f\'<c s="{s}" t="inlineStr"><is><t>{{{name}}}</t></is></c>\' '
                     f"if type({name}) is str and {name}.isalnum() and len({name}) <= {MAX_CELL_TEXT} "
                     f"else cache{index}.get({name}) or render{index}({name})"
                 )
@@ -424,7 +426,7 @@ def compile_row_writer(
         statements.append(
             f"    if n == 1:\n        return f'<row r=\"{{r}}\">{cells}</row>'\n"
             f"    h = heights.get(n) or {LINE_HEIGHT} * n\n"
-            f"    return f'<row r=\"{{r}}\" ht=\"{{h}}\" customHeight=\"1\">{cells}</row>'"
+            f'    return f\'<row r="{{r}}" ht="{{h}}" customHeight="1">{cells}</row>\''
         )
     else:
         statements.append(f"    return f'<row r=\"{{r}}\">{cells}</row>'")

@@ -95,7 +95,9 @@ class LocalDate:
             # addition instead of a time-zone conversion per row. Earlier values convert fully.
             offset = offsets.pop()
             since = datetime.datetime(2023, 1, 1, tzinfo=tz).astimezone(datetime.UTC)
-            return lambda v: None if v is None else (v + offset).date() if v >= since else v.astimezone(tz).date()
+            return lambda v: (
+                None if v is None else (v + offset).date() if v >= since else v.astimezone(tz).date()
+            )
         return lambda v: v.astimezone(tz).date() if v is not None else None
 
 

@@ -15,6 +15,7 @@ from subsidies.models import ClaimStatus, SubsidyClaim
 # first; it stays in the report of the period in which it was approved (its decided_at).
 DECIDED_CLAIM_STATUSES = (ClaimStatus.APPROVED, ClaimStatus.PAID, ClaimStatus.REJECTED)
 
+
 def claims_for_report(bureau: Bureau, period: Period) -> QuerySet[SubsidyClaim]:
     """The claims of the claims filing report (补贴申领备案表) of ``bureau`` for ``period``.
 

@@ -38,7 +38,14 @@ COLUMNS = [
     Column("发证日期", 12, DATE),
 ]
 ROWS = [
-    (1, "王小明", "11010519491231002X", "示例数字技能培训学校", Decimal("2200.00"), datetime.date(2024, 5, 3)),
+    (
+        1,
+        "王小明",
+        "11010519491231002X",
+        "示例数字技能培训学校",
+        Decimal("2200.00"),
+        datetime.date(2024, 5, 3),
+    ),
     (2, '=HYPERLINK("http://evil.example/","点我")', "330102199001011234", None, Decimal("3700"), None),
     (3, "-2", "330102199001011234", "a & b <c>", Decimal("5200.50"), datetime.date(2024, 2, 29)),
     (4, "\x01@SUM(A1)", "330102199001011234", " 带空格 ", None, datetime.date(2023, 9, 16)),
@@ -49,7 +56,9 @@ def write(tmp_path, rows=ROWS, columns=COLUMNS, **form):
     path = tmp_path / "form.xlsx"
     write_form(
         path,
-        form=Form(title="杭州市人社局 测试表（2024年5月）", columns=columns, prepared_on="2024年6月1日", **form),
+        form=Form(
+            title="杭州市人社局 测试表（2024年5月）", columns=columns, prepared_on="2024年6月1日", **form
+        ),
         rows=rows,
         sheet_name="明细",
     )
@@ -81,7 +90,12 @@ def test_values_read_back_exactly_and_formula_like_text_gets_the_quote_prefix_st
     ws = openpyxl.load_workbook(write(tmp_path))["明细"]
     first = 3  # title, column titles
     names = [ws.cell(row=first + i, column=2) for i in range(4)]
-    assert [c.value for c in names] == ["王小明", '=HYPERLINK("http://evil.example/","点我")', "-2", "@SUM(A1)"]
+    assert [c.value for c in names] == [
+        "王小明",
+        '=HYPERLINK("http://evil.example/","点我")',
+        "-2",
+        "@SUM(A1)",
+    ]
     assert [c.data_type for c in names] == ["s", "s", "s", "s"]  # never a formula
     assert [c.quotePrefix for c in names] == [False, True, True, True]
     assert ws.cell(row=first, column=3).value == "11010519491231002X"
@@ -206,7 +220,11 @@ DJANGO_PUBLIC_UNDERSCORE = {"_meta", "_state", "_default_manager", "_base_manage
 def _project_files():
     for path in ROOT.rglob("*.py"):
         parts = path.relative_to(ROOT).parts
-        if parts[0].startswith(".") or parts[0] in ("node_modules", "staticfiles", "media") or "migrations" in parts:
+        if (
+            parts[0].startswith(".")
+            or parts[0] in ("node_modules", "staticfiles", "media")
+            or "migrations" in parts
+        ):
             continue
         yield path
 
@@ -217,7 +235,11 @@ def test_no_private_name_of_a_spreadsheet_library_is_used_anywhere_in_the_projec
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         library_names = set()
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in SPREADSHEET_LIBRARIES:
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.split(".")[0] in SPREADSHEET_LIBRARIES
+            ):
                 if any(part.startswith("_") for part in node.module.split(".")):
                     offences.append(f"{path}:{node.lineno} from {node.module}")
                 for alias in node.names:

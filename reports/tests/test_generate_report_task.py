@@ -24,7 +24,9 @@ def files_under(root):
     root = Path(root)
     if not root.exists():
         return []
-    return sorted(os.path.relpath(os.path.join(d, f), root) for d, _dirs, names in os.walk(root) for f in names)
+    return sorted(
+        os.path.relpath(os.path.join(d, f), root) for d, _dirs, names in os.walk(root) for f in names
+    )
 
 
 def temp_files(settings):
@@ -238,7 +240,9 @@ def test_sweep_requeues_and_resends_a_job_whose_worker_died_and_leaves_live_ones
     assert dead.status == JobStatus.DONE and dead.attempts == 2
 
 
-def test_sweep_fails_a_job_lost_too_often_with_a_chinese_reason(media, settings, make_job, hangzhou_bureau, sent):
+def test_sweep_fails_a_job_lost_too_often_with_a_chinese_reason(
+    media, settings, make_job, hangzhou_bureau, sent
+):
     job = make_job(bureau=hangzhou_bureau)
     _stale(job, attempts=settings.JOB_MAX_ATTEMPTS)
     assert sweep_jobs.apply().result == {"resent": 0, "failed": 1}
@@ -252,7 +256,9 @@ def test_sweep_resends_a_queued_job_whose_message_was_lost(media, make_job, hang
     _stale(job, status=JobStatus.QUEUED, attempts=0)
     assert jobs.sweep()["resent"] == 1 and sent == [job.pk]
     job.refresh_from_db()
-    assert job.status == JobStatus.QUEUED and job.heartbeat_at > timezone.now() - datetime.timedelta(minutes=1)
+    assert job.status == JobStatus.QUEUED and job.heartbeat_at > timezone.now() - datetime.timedelta(
+        minutes=1
+    )
 
 
 def test_a_run_given_up_on_cannot_overwrite_the_attempt_that_replaced_it(
