@@ -126,11 +126,15 @@ class ReportSpec:
     summary_columns: tuple[Column, ...]
     summary_fields: tuple[str, ...]
     summarise: Callable[[dict[str, int]], tuple[Callable, Callable]]
+    # The aware datetime the rows are ordered by, inside the period: how far it has got is
+    # the progress, without counting the rows first (a count costs a tenth of the query).
+    progress_field: str = ""
 
     def query_fields(self) -> tuple[str, ...]:
         """The fields fetched: every column's source, then what only the summary reads."""
         fields: list[str] = []
-        for source in [c.source for c in self.columns] + list(self.summary_fields):
+        extra = [self.progress_field] if self.progress_field else []
+        for source in [c.source for c in self.columns] + list(self.summary_fields) + extra:
             if source not in (None, SEQUENCE) and source not in fields:
                 fields.append(source)
         return tuple(fields)
@@ -360,6 +364,7 @@ CLAIMS_REPORT = ReportSpec(
     summary_columns=CLAIM_SUMMARY_COLUMNS,
     summary_fields=("occupation_id", "occupation__name", "level", "amount", "status"),
     summarise=_claims_summary,
+    progress_field="decided_at",  # claims_for_report orders by it
 )
 
 PLANS_REPORT = ReportSpec(
@@ -371,6 +376,7 @@ PLANS_REPORT = ReportSpec(
     summary_columns=PLAN_SUMMARY_COLUMNS,
     summary_fields=("occupation_id", "occupation__name", "level", "class_size", "status"),
     summarise=_plans_summary,
+    progress_field="filed_at",  # plans_for_report orders by it
 )
 
 REPORTS: dict[str, ReportSpec] = {CLAIMS_REPORT.kind: CLAIMS_REPORT, PLANS_REPORT.kind: PLANS_REPORT}
@@ -450,9 +456,12 @@ def build_report(
     """Write ``spec``'s report of ``bureau`` for ``period``: the workbook to ``xlsx`` (汇总
     first, then the detail) and, if given, the same forms as a PDF to ``pdf``."""
     queryset = spec.queryset(bureau, period)
-    total = queryset.count()  # for the progress bar only; the row count is what is written
     fields = spec.query_fields()
     index = {name: i for i, name in enumerate(fields)}
+    period_start, period_end = period.bounds()
+    span = int((period_end - period_start).total_seconds())
+    position = index[spec.progress_field] if spec.progress_field else None
+    total = span if position is not None else queryset.count()
     convert = row_converter(spec.columns, index)
     add, finish = spec.summarise(index)
     title = report_title(spec.kind, bureau, period)
@@ -475,7 +484,10 @@ def build_report(
                 else:
                     kept = None  # too long to print: free the rows, the PDF says why
             if progress is not None and count % CHUNK_SIZE == 0:
-                progress(count, total)
+                if position is None:
+                    progress(count, total)
+                else:  # seconds of the period covered so far, of its length
+                    progress(int((raw[position] - period_start).total_seconds()), total)
             yield values
 
     with FormWorkbook(xlsx) as wb:
