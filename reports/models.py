@@ -83,22 +83,31 @@ class ReportJob(models.Model):
             models.CheckConstraint(
                 condition=Q(period_end__gte=F("period_start")),
                 name="reports_reportjob_period_end_after_start",
+                violation_error_message=_("The end of the period cannot be before its start."),
             ),
-            models.CheckConstraint(condition=Q(progress__lte=100), name="reports_reportjob_progress_max_100"),
             models.CheckConstraint(
-                condition=~Q(status="done") | ~Q(file=""), name="reports_reportjob_done_has_file"
+                condition=Q(progress__lte=100),
+                name="reports_reportjob_progress_max_100",
+                violation_error_message=_("Progress cannot exceed 100%."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | ~Q(file=""),
+                name="reports_reportjob_done_has_file",
+                violation_error_message=_("A finished report must have its file."),
             ),
             # A filing report is of one bureau and one period; a list export of neither.
             models.CheckConstraint(
                 condition=Q(kind="list")
                 | (Q(bureau__isnull=False) & Q(period_start__isnull=False) & Q(period_end__isnull=False)),
                 name="reports_reportjob_filing_has_bureau_and_period",
+                violation_error_message=_("A filing report needs a bureau and a period."),
             ),
             # The monthly schedule files each bureau's report once, even if beat fires twice.
             models.UniqueConstraint(
                 fields=["kind", "bureau", "period_kind", "period_start"],
                 condition=Q(requested_by__isnull=True),
                 name="reports_reportjob_one_scheduled_per_period",
+                violation_error_message=_("This bureau's scheduled report for this period already exists."),
             ),
         ]
 
