@@ -47,6 +47,7 @@ from core.excel import (
 from institutions.models import PlanStatus
 from reference.models import Bureau, Level, Occupation
 from reports.models import ReportKind
+from reports.pdf import PdfSection, write_pdf
 from reports.periods import Period
 from reports.selectors import claims_for_report, plans_for_report
 from subsidies.models import ClaimBasis, ClaimStatus
@@ -500,8 +501,6 @@ def build_report(
 
     output = ReportOutput(rows=count)
     if pdf is not None:
-        from reports.pdf import PdfSection, write_pdf
-
         sections = [PdfSection(form=summary_form, rows=summary_rows, totals=summary_totals)]
         if kept is not None:
             sections.append(PdfSection(form=detail_form, rows=kept))

@@ -40,6 +40,7 @@ from reports.builders import (
     row_converter,
 )
 from reports.models import ReportJob
+from reports.pdf import PdfSection, write_pdf
 from subsidies.models import ClaimBasis, ClaimStatus
 from trainees.models import TraineeCategory
 
@@ -231,8 +232,6 @@ def build_list_export(
         wb.write_sheet(wb.add_sheet(str(spec.sheet)), form, rows())
     output = ReportOutput(rows=count)
     if pdf is not None:
-        from reports.pdf import PdfSection, write_pdf
-
         if kept is None:
             output.pdf_note = _(
                 "The list has %(rows)d rows, more than the %(limit)d a PDF holds; print it from the "
