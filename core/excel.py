@@ -314,6 +314,24 @@ def _text_renderer(
     return render
 
 
+def _value_renderer(kind: str, style: int, cache: dict) -> Callable[[Any], str]:
+    """Render a date or number cell and remember it (formatting a Decimal costs ten times a
+    dictionary lookup). A date column refuses a datetime, whose time would be lost unseen."""
+
+    def render(value) -> str:
+        if value is None:
+            cell = f'<c s="{style}"/>'
+        elif kind == DATE:
+            cell = f'<c s="{style}"><v>{_date_serial(value)}</v></c>'
+        else:
+            cell = f'<c s="{style}"><v>{_number(value)}</v></c>'
+        if len(cache) < 4096:
+            cache[value] = cell
+        return cell
+
+    return render
+
+
 LINE_HEIGHT = 14.5  # points per line of 11-point text
 ROW_PADDING = 2.0
 
@@ -388,25 +406,17 @@ def compile_row_writer(
                     f"if type({name}) is str and {name}.isalnum() and len({name}) <= {MAX_CELL_TEXT} "
                     f"else cache{index}.get({name}) or render{index}({name})"
                 )
-        elif kind == DATE:
-            # A date, never a datetime (whose time would be dropped without a word: date()).
-            body.append(
-                f"{cell} = '<c s=\"{s}\"/>' if {name} is None else "
-                f"f'<c s=\"{s}\"><v>{{{name}.toordinal() - {_EXCEL_EPOCH_ORDINAL}}}</v></c>' "
-                f"if type({name}) is date_type else f'<c s=\"{s}\"><v>{{date({name})}}</v></c>'"
-            )
         elif kind == INTEGER:
             body.append(
                 f"{cell} = '<c s=\"{s}\"/>' if {name} is None else "
                 f"f'<c s=\"{s}\"><v>{{{name}}}</v></c>' if type({name}) is int else "
                 f"f'<c s=\"{s}\"><v>{{number({name})}}</v></c>'"
             )
-        else:  # MONEY, DECIMAL: a finite Decimal as it is, anything else through number()
-            body.append(
-                f"{cell} = '<c s=\"{s}\"/>' if {name} is None else "
-                f"f'<c s=\"{s}\"><v>{{{name}}}</v></c>' if type({name}) is Decimal and {name}.is_finite() else "
-                f"f'<c s=\"{s}\"><v>{{number({name})}}</v></c>'"
-            )
+        else:  # DATE, MONEY, DECIMAL: a year has 366 days and a report a handful of amounts
+            cache = {}
+            namespace[f"cache{index}"] = cache
+            namespace[f"render{index}"] = _value_renderer(kind, s, cache)
+            body.append(f"{cell} = cache{index}.get({name}) or render{index}({name})")
     cells = "".join(f"{{c{i}}}" for i in range(len(kinds)))
     # A row with wrapped text gets the height its longest cell needs: not every program
     # sizes rows itself on opening (LibreOffice keeps the default height), and a fixed row
