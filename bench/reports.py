@@ -8,8 +8,11 @@ reused across runs; or in the database of ``--database-url``), then measures, ea
 child process so that one measurement's memory does not leak into the next:
 
 * ``task``: ``reports.tasks.generate_report`` run on a job for that bureau and year (claim the
-  job, stream the rows from the database, write, publish) -- wall time of the task, and the
-  child's peak resident memory;
+  job, stream the rows from the database, write the workbook -- and the PDF of its summary,
+  the detail being past the PDF's row limit at these sizes -- save both to the store) -- wall
+  time of the task, and the child's peak resident memory;
+* ``query``: the bare query of the same rows, ``values_list(<the report's fields>).iterator()``
+  consumed and discarded -- the floor the task is measured against (``task_over_query``);
 * ``plain``: a plain openpyxl write-only loop appending the same rows, already in memory as
   the values the report writes, and saving -- the floor for this library (loading the rows
   is not timed, but their memory is in its peak);
@@ -44,6 +47,7 @@ CLAIMS_PER_TRAINEE = 25  # distinct (occupation, level) pairs per trainee: 10 x 
 def _setup_django(database_url: str) -> None:
     os.environ["DATABASE_URL"] = database_url
     os.environ["MEDIA_ROOT"] = str(OUT / "media")
+    os.environ["REPORTS_TEMP_DIR"] = str(OUT / "work")
     os.environ.pop("REDIS_URL", None)  # the task runs in this process, through Celery's apply()
     os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -69,7 +73,7 @@ def _peak_mb() -> float:
 # --------------------------------------------------------------------------- data
 
 
-def _seed(rows: int) -> None:
+def seed(rows: int) -> None:
     """N decided claims in Hangzhou in 2024, with every row behind them, by bulk inserts."""
     from django.db import connection, transaction
 
@@ -262,7 +266,7 @@ def _seed(rows: int) -> None:
     print(f"\nseeded {rows} claims in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
-def _bureau_and_period():
+def bureau_and_period():
     from reference.models import Bureau
     from reports.models import PeriodKind
     from reports.periods import Period
@@ -280,7 +284,7 @@ def phase_task(rows: int) -> dict:
     from reports.models import JobStatus, ReportJob
     from reports.tasks import generate_report
 
-    bureau, period = _bureau_and_period()
+    bureau, period = bureau_and_period()
     # Requested by a user: jobs without one are the monthly schedule's, one per period.
     user, _created = User.objects.get_or_create(username="bench")
     job = ReportJob.objects.create(
@@ -291,15 +295,33 @@ def phase_task(rows: int) -> dict:
         period_end=period.end,
         requested_by=user,
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     generate_report.apply(args=[job.pk])
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     job.refresh_from_db()
     if job.status != JobStatus.DONE or job.row_count != rows:
         raise SystemExit(f"task did not produce the report: {job.status} {job.row_count} {job.error}")
-    size = Path(job.file.path).stat().st_size
-    Path(job.file.path).unlink()  # keep bench/out small; the file was checked above
-    return {"seconds": elapsed, "peak_mb": _peak_mb(), "bytes": size}
+    from django.core.files.storage import default_storage
+
+    size = default_storage.size(job.file.name)
+    for name in (job.file.name, job.pdf_file.name):
+        default_storage.delete(name)  # keep bench/out small; the files were checked above
+    return {"seconds": elapsed, "cpu_seconds": cpu, "peak_mb": _peak_mb(), "bytes": size}
+
+
+def phase_query(rows: int) -> dict:
+    """The bare query of the report's rows, each row fetched and dropped."""
+    from reports.builders import CHUNK_SIZE, CLAIMS_REPORT
+
+    bureau, period = bureau_and_period()
+    fields = CLAIMS_REPORT.query_fields()
+    started, cpu = time.perf_counter(), time.process_time()
+    count = 0
+    for _row in CLAIMS_REPORT.queryset(bureau, period).values_list(*fields).iterator(chunk_size=CHUNK_SIZE):
+        count += 1
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert count == rows, count
+    return {"seconds": elapsed, "cpu_seconds": cpu, "peak_mb": _peak_mb()}
 
 
 def _rows_in_memory(bureau, period) -> list[list]:
@@ -311,8 +333,26 @@ def _rows_in_memory(bureau, period) -> list[list]:
 
     from core.excel import safe_text
     from reference.models import Level
-    from reports.selectors import CLAIM_ROW_FIELDS, claims_for_report
+    from reports.selectors import claims_for_report
     from subsidies.models import ClaimBasis, ClaimStatus
+
+    CLAIM_ROW_FIELDS = (  # noqa: N806 - the fields of the first version of the report
+        "trainee__name",
+        "trainee__resident_id",
+        "occupation_id",
+        "occupation__name",
+        "level",
+        "training_certificate__institution__name",
+        "training_certificate__number",
+        "level_certificate__number",
+        "level_certificate__issued_on",
+        "bureau__city__name",
+        "basis",
+        "amount",
+        "status",
+        "decided_at",
+        "paid_on",
+    )
 
     tz = ZoneInfo(settings.TIME_ZONE)
     with translation.override("zh-hans"):
@@ -347,7 +387,7 @@ def _rows_in_memory(bureau, period) -> list[list]:
 def phase_plain(rows: int) -> dict:
     from openpyxl import Workbook
 
-    bureau, period = _bureau_and_period()
+    bureau, period = bureau_and_period()
     data = _rows_in_memory(bureau, period)
     assert len(data) == rows
     path = OUT / "plain.xlsx"
@@ -409,7 +449,7 @@ def phase_import_export(rows: int) -> dict:
                 "paid_on",
             )
 
-    bureau, period = _bureau_and_period()
+    bureau, period = bureau_and_period()
     queryset = claims_for_report(bureau, period).select_related(
         "trainee", "occupation", "training_certificate__institution", "level_certificate", "bureau__city"
     )
@@ -423,7 +463,12 @@ def phase_import_export(rows: int) -> dict:
     return {"seconds": elapsed, "peak_mb": _peak_mb()}
 
 
-PHASES = {"task": phase_task, "plain": phase_plain, "import_export": phase_import_export}
+PHASES = {
+    "task": phase_task,
+    "query": phase_query,
+    "plain": phase_plain,
+    "import_export": phase_import_export,
+}
 
 
 def _run_phase(phase: str, args) -> dict:
@@ -471,14 +516,16 @@ def main() -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
-    _seed(args.rows)
+    seed(args.rows)
 
-    task, plain = [], []
-    for _ in range(args.repeat):  # interleaved, so a noisy neighbour hurts both alike
+    task, plain, query = [], [], []
+    for _ in range(args.repeat):  # interleaved, so a noisy neighbour hurts all alike
         if not args.skip_plain:
             plain.append(_run_phase("plain", args))
+        query.append(_run_phase("query", args))
         task.append(_run_phase("task", args))
     best_task = min(task, key=lambda f: f["seconds"])
+    best_query = min(query, key=lambda f: f["seconds"])
     figures = {"rows": args.rows, "task_s": f"{best_task['seconds']:.2f}"}
     if plain:
         best_plain = min(plain, key=lambda f: f["seconds"])
@@ -496,6 +543,15 @@ def main() -> None:
     if plain:
         figures["plain_peak_mb"] = f"{max(f['peak_mb'] for f in plain):.0f}"
     figures["peak_mb"] = f"{max(f['peak_mb'] for f in task):.0f}"
+    figures["query_s"] = f"{best_query['seconds']:.2f}"
+    # Side by side: each run times the query and then the task, back to back; the ratio is
+    # the median over the runs of task / query of the same run (a neighbour's burst then
+    # hurts one pair, not the figure). The CPU ratio, in the same runs, is what the code costs.
+    pairs = sorted(t["seconds"] / q["seconds"] for t, q in zip(task, query, strict=True))
+    figures["task_over_query"] = f"{pairs[len(pairs) // 2]:.2f}"
+    cpu_pairs = sorted(t["cpu_seconds"] / q["cpu_seconds"] for t, q in zip(task, query, strict=True))
+    figures["task_over_query_cpu"] = f"{cpu_pairs[len(cpu_pairs) // 2]:.2f}"
+    figures["load"] = f"{os.getloadavg()[0]:.1f}"
     print(" ".join(f"{key}={value}" for key, value in figures.items()))
 
 

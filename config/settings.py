@@ -238,15 +238,25 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE: dict = {}
 # Reports (reports/tasks.py): last month's claims filing report for every city bureau on the
-# 1st at 02:00 (Asia/Shanghai, CELERY_TIMEZONE); and an hourly sweep of lost report jobs.
+# 1st at 02:00 (Asia/Shanghai, CELERY_TIMEZONE); and the sweep of background jobs whose worker
+# died or whose message was lost (reports/jobs.py): re-sent, or failed with a reason.
 CELERY_BEAT_SCHEDULE["reports-monthly-claims"] = {
     "task": "reports.tasks.schedule_monthly_reports",
     "schedule": crontab(minute=0, hour=2, day_of_month=1),
 }
-CELERY_BEAT_SCHEDULE["reports-fail-stale"] = {
-    "task": "reports.tasks.fail_stale_reports",
-    "schedule": 60 * 60,
-}
+JOB_HEARTBEAT_SECONDS = _int("JOB_HEARTBEAT_SECONDS", default=15)
+JOB_STALE_SECONDS = _int("JOB_STALE_SECONDS", default=60)
+JOB_SWEEP_SECONDS = _int("JOB_SWEEP_SECONDS", default=30)
+JOB_MAX_ATTEMPTS = _int("JOB_MAX_ATTEMPTS", default=3)
+CELERY_BEAT_SCHEDULE["jobs-sweep"] = {"task": "reports.tasks.sweep_jobs", "schedule": JOB_SWEEP_SECONDS}
+# The queue tasks go to unless routed: a test's private worker sets it, so that its beat and
+# its sweeper send there too.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Sending a task fails fast when Redis does not answer, so a request can say so at once.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
+# Report files go through Django's storage API (STORAGES below: MEDIA_ROOT, or an S3-compatible
+# store when STORAGE_BUCKET is set). REPORTS_TEMP_DIR: where a worker writes before saving.
+REPORTS_TEMP_DIR = env.str("REPORTS_TEMP_DIR", default="")
 
 # Risk (risk/tasks.py): every open claim's risk signals recomputed nightly at 01:30.
 CELERY_BEAT_SCHEDULE["risk-nightly-signals"] = {

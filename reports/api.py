@@ -4,7 +4,7 @@ status and downloads the finished file."""
 from __future__ import annotations
 
 import django_filters
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
@@ -12,14 +12,15 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.roles import AUTHORITIES
-from core.api_fields import DisplayField
+from core.api_fields import DisplayField, SaneDateField
 from core.api_filters import IdFilter
 from core.api_views import ApiViewSet
+from core.errors import ApplicationError
 from reference.models import Bureau
 from reports.models import JobStatus, PeriodKind, ReportJob, ReportKind
 from reports.selectors import report_jobs_visible_to
 from reports.services import report_request
-from reports.views import ReportDownloadView
+from reports.views import PDF, job_file_response
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -30,6 +31,7 @@ class ReportJobSerializer(serializers.ModelSerializer):
     period_kind_display = DisplayField("period_kind")
     status_display = DisplayField("status")
     download_url = serializers.SerializerMethodField()
+    pdf_url = serializers.SerializerMethodField()
 
     class Meta:
         model = ReportJob
@@ -53,6 +55,9 @@ class ReportJobSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "download_url",
+            "pdf_url",
+            "pdf_note",
+            "title",
         ]
         read_only_fields = fields
 
@@ -64,11 +69,26 @@ class ReportJobSerializer(serializers.ModelSerializer):
         path = f"/api/v1/reports/{job.pk}/download/"
         return request.build_absolute_uri(path) if request is not None else path
 
+    def get_pdf_url(self, job) -> str | None:
+        """Where the PDF of the same form is; null until the job is done."""
+        if job.status != JobStatus.DONE or not job.pdf_file:
+            return None
+        request = self.context.get("request")
+        path = f"/api/v1/reports/{job.pk}/pdf/"
+        return request.build_absolute_uri(path) if request is not None else path
+
 
 class ReportRequestSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=ReportKind.choices, label=gettext_lazy("report"))
+    kind = serializers.ChoiceField(
+        choices=[
+            (ReportKind.CLAIMS.value, ReportKind.CLAIMS.label),
+            (ReportKind.PLANS.value, ReportKind.PLANS.label),
+        ],
+        label=gettext_lazy("report"),
+    )
     period_kind = serializers.ChoiceField(choices=PeriodKind.choices, label=gettext_lazy("period"))
-    period_start = serializers.DateField(
+    period_start = SaneDateField(
+        min_year=2023,
         label=gettext_lazy("period start"),
         help_text=gettext_lazy("Any day of the period; the report covers the whole month, quarter or year."),
     )
@@ -113,6 +133,7 @@ class ReportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
         "retrieve": AUTHORITIES,
         "create": AUTHORITIES,
         "download": AUTHORITIES,
+        "pdf": AUTHORITIES,
     }
 
     def get_queryset(self):
@@ -129,6 +150,13 @@ class ReportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
         data = ReportRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         bureau = data.validated_data.pop("bureau") or request.user.bureau
+        if bureau is None:
+            raise ApplicationError(
+                "report_not_permitted",
+                gettext("You may request reports only for your own bureau."),
+                None,
+                status_code=403,
+            )
         job = report_request(bureau=bureau, actor=request.user, **data.validated_data)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 
@@ -141,7 +169,17 @@ class ReportJobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiView
     )
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        job = self.get_object()
-        # The reports app serves the file (the admin uses the same view): it publishes only a
-        # finished, complete file and answers 404 otherwise.
-        return ReportDownloadView.as_view()(request._request, pk=job.pk)
+        # Authenticated and scoped once, by this viewset; the response is the one the admin's
+        # download serves: only a finished, complete file, 404 otherwise.
+        return job_file_response(self.get_object())
+
+    @extend_schema(
+        summary="Download the finished report as PDF (the same form, print-ready)",
+        responses={
+            (200, PDF): OpenApiResponse(OpenApiTypes.BINARY, description="The PDF file."),
+            404: OpenApiResponse(description="No such job in the caller's scope, or it is not finished."),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def pdf(self, request, pk=None):
+        return job_file_response(self.get_object(), pdf=True)

@@ -2,60 +2,18 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import Role
 from institutions.models import PlanStatus, TrainingPlan
 from reference.models import Bureau
-from reports.models import ReportJob
+from reports.models import ReportJob, ReportKind
 from reports.periods import Period
 from subsidies.models import ClaimStatus, SubsidyClaim
 
 # Statuses a claim can have once its bureau has decided on it. A paid claim was approved
 # first; it stays in the report of the period in which it was approved (its decided_at).
 DECIDED_CLAIM_STATUSES = (ClaimStatus.APPROVED, ClaimStatus.PAID, ClaimStatus.REJECTED)
-
-# The detail sheet's columns, in the order ``reports.builders`` reads them. values_list keeps
-# this to one query with joins and no model instances (no per-row queries, little memory).
-CLAIM_ROW_FIELDS = (
-    "trainee__name",
-    "trainee__resident_id",
-    "occupation_id",
-    "occupation__name",
-    "level",
-    "training_certificate__institution__name",
-    "training_certificate__number",
-    "level_certificate__number",
-    "level_certificate__issued_on",
-    "bureau__city__name",
-    "basis",
-    "amount",
-    "status",
-    "decided_at",
-    "paid_on",
-)
-
-PLAN_ROW_FIELDS = (
-    "institution__name",
-    "institution__credit_code",
-    "institution__city__name",
-    "title",
-    "occupation_id",
-    "occupation__name",
-    "direction__name",
-    "level",
-    "start_date",
-    "end_date",
-    "hours_online",
-    "hours_offline",
-    "class_size",
-    "fee",
-    "evaluator__name",
-    "filing_authority__name",
-    "status",
-    "filed_at",
-    "decided_at",
-)
 
 
 def claims_for_report(bureau: Bureau, period: Period) -> QuerySet[SubsidyClaim]:
@@ -95,12 +53,14 @@ def plans_for_report(bureau: Bureau, period: Period) -> QuerySet[TrainingPlan]:
 
 
 def report_jobs_visible_to(user) -> QuerySet[ReportJob]:
-    """Provincial staff see every job; a bureau reviewer sees the jobs of their bureau."""
+    """Filing reports: provincial staff see every one, a bureau reviewer their bureau's.
+    A list export is seen only by whoever requested it (it holds that person's scope)."""
     qs = ReportJob.objects.select_related("bureau", "requested_by")
     if not getattr(user, "is_authenticated", False):
         return qs.none()
+    own_exports = Q(kind=ReportKind.LIST, requested_by=user)
     if user.is_provincial:
-        return qs
+        return qs.filter(~Q(kind=ReportKind.LIST) | own_exports)
     if user.role == Role.BUREAU and user.bureau_id is not None:
-        return qs.filter(bureau_id=user.bureau_id)
-    return qs.none()
+        return qs.filter((~Q(kind=ReportKind.LIST) & Q(bureau_id=user.bureau_id)) | own_exports)
+    return qs.filter(own_exports)

@@ -11,7 +11,7 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from reports import services
+from reports import jobs, services
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ TRANSIENT_ERRORS = (
 )
 
 # A year's province-wide report is a few million rows at most; well within these. The hard
-# limit kills the child process; services.report_fail_stale then marks such a job failed.
+# limit kills the child process; the heartbeat stops and the sweeper takes the job over.
 REPORT_SOFT_TIME_LIMIT = 20 * 60
 REPORT_TIME_LIMIT = 25 * 60
 
@@ -42,23 +42,26 @@ class ReportTask(Task):
         if job_id is None:
             return
         try:
-            services.report_fail(job_id=job_id, error=services.describe_error(exc))
-        except Exception:  # the database may still be down; the stale-job sweep will catch it
+            services.report_fail(job_id=job_id, error=services.failure_reason(exc))
+        except Exception:  # the database may still be down; the sweeper will catch it
             logger.exception("could not record the failure of report job %s", job_id)
 
 
 @shared_task(
     bind=True,
     base=ReportTask,
+    name="reports.tasks.generate_report",
     autoretry_for=TRANSIENT_ERRORS,
     retry_backoff=5,  # 5 s, 10 s, 20 s (with jitter), ...
     retry_backoff_max=120,
     retry_jitter=True,
     max_retries=3,
-    # Late ack, so that a worker lost mid-report lets the broker redeliver the message. Safe
-    # only because report_generate claims the job with a conditional update: a redelivered
-    # or duplicated message finds the job running or finished and does nothing.
+    # Late ack, and the message back to the queue if the worker process is lost: safe only
+    # because report_generate claims the job with a conditional update, so a redelivered or
+    # duplicated message finds the job running or finished and does nothing. A worker lost
+    # mid-report is noticed by its stopped heartbeat (reports.jobs.sweep), not by this.
     acks_late=True,
+    reject_on_worker_lost=True,
     soft_time_limit=REPORT_SOFT_TIME_LIMIT,
     time_limit=REPORT_TIME_LIMIT,
 )
@@ -76,6 +79,7 @@ def schedule_monthly_reports() -> list[int]:
 
 
 @shared_task(soft_time_limit=60, time_limit=90)
-def fail_stale_reports() -> int:
-    """Beat, hourly: jobs whose worker died mid-report are marked failed, not left running."""
-    return services.report_fail_stale()
+def sweep_jobs() -> dict[str, int]:
+    """Beat, every JOB_SWEEP_SECONDS: re-send or fail every background job whose worker died
+    or whose message was lost (reports.jobs), so none is stranded."""
+    return jobs.sweep()

@@ -29,6 +29,7 @@ def test_the_reports_and_payments_apps_add_their_actions_to_the_claims_admin(rf,
         "reject_selected",
         "mark_paid_selected",
         "request_claims_report",  # reports/admin.py
+        "export_list",  # reports/admin.py
         "put_into_batch",  # payments/admin_hooks.py
         "refresh_payee_account",  # payments/admin_hooks.py
     }

@@ -1,6 +1,8 @@
 import datetime
+import io
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from reports.models import ReportJob
@@ -20,7 +22,30 @@ def local(*args) -> datetime.datetime:
 @pytest.fixture
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.REPORTS_TEMP_DIR = str(tmp_path / "work")
     return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """The job ids given to the broker (instead of sending them)."""
+    from reports import jobs
+
+    ids = []
+    monkeypatch.setattr(jobs, "_publish", lambda kind, job_id: ids.append(job_id))
+    return ids
+
+
+def load(job, *, pdf=False):
+    """The job's published workbook (or PDF bytes), read through the storage API."""
+    from django.core.files.storage import default_storage
+
+    field = job.pdf_file if pdf else job.file
+    with default_storage.open(field.name, "rb") as fh:
+        data = fh.read()
+    if pdf:
+        return data
+    return openpyxl.load_workbook(io.BytesIO(data))
 
 
 @pytest.fixture

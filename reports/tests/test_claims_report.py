@@ -3,7 +3,6 @@
 import datetime
 from decimal import Decimal
 
-import openpyxl
 import pytest
 from django.db.models import Count, Sum
 from django.utils import translation
@@ -13,7 +12,7 @@ from reference.models import Level
 from reports.models import JobStatus
 from reports.periods import Period
 from reports.tasks import generate_report
-from reports.tests.conftest import local
+from reports.tests.conftest import load, local
 from subsidies.models import ClaimStatus, SubsidyClaim
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.django_db
 ID_ENDING_IN_X = "11010519491231002X"
 FORMULA_NAME = '=HYPERLINK("http://evil.example/","点我")'
 
-DETAIL_FIRST_ROW = 3  # row 1: title, row 2: column titles
+DETAIL_FIRST_ROW = 4  # row 1: title, row 2: bureau and period, row 3: column titles
 
 
 def run(job):
@@ -32,13 +31,13 @@ def run(job):
 
 
 def detail_rows(workbook):
-    ws = workbook.worksheets[0]
-    return [row for row in ws.iter_rows(min_row=DETAIL_FIRST_ROW) if row[0].value is not None]
+    ws = workbook.worksheets[1]  # 汇总 first, then the detail
+    return [row for row in ws.iter_rows(min_row=DETAIL_FIRST_ROW) if isinstance(row[0].value, int)]
 
 
 def summary_rows(workbook):
     """(occupation, level) -> values, and the totals row."""
-    ws = workbook.worksheets[1]
+    ws = workbook.worksheets[0]
     groups, totals = {}, None
     for row in ws.iter_rows(min_row=DETAIL_FIRST_ROW, values_only=True):
         if row[0] is None:
@@ -73,7 +72,7 @@ def test_claims_report_lists_exactly_the_claims_decided_in_the_local_month(
     make_claim(decided_at=None, submitted_at=local(2024, 5, 20, 9, 0), status=ClaimStatus.SUBMITTED)
     job = run(make_job(bureau=hangzhou_bureau))
 
-    workbook = openpyxl.load_workbook(job.file.path)
+    workbook = load(job)
     rows = detail_rows(workbook)
     expected = [may_claims["first_minute"], may_claims["x_and_formula"], may_claims["paid"]]
     assert [row[7].value for row in rows] == [c.level_certificate.number for c in expected]
@@ -86,7 +85,7 @@ def test_claim_row_holds_the_database_values_with_text_ids_and_formats(
 ):
     job = run(make_job(bureau=hangzhou_bureau))
     claim = may_claims["paid"]
-    row = detail_rows(openpyxl.load_workbook(job.file.path))[2]
+    row = detail_rows(load(job))[2]
 
     with translation.override("zh-hans"):
         assert row[1].value == claim.trainee.name
@@ -105,27 +104,32 @@ def test_claim_row_holds_the_database_values_with_text_ids_and_formats(
         assert row[8].number_format == DATE_FORMAT
         assert row[9].value == claim.bureau.city.name
         assert row[10].value == claim.get_basis_display()
-        assert Decimal(str(row[11].value)) == claim.amount
+        assert Decimal(str(row[11].value)) == claim.standard.amount
         assert row[11].number_format == MONEY_FORMAT
-        assert row[12].value == claim.get_status_display()
-        assert row[13].value.date() == datetime.date(2024, 5, 31)  # local date of 23:30 on 31 May
-        assert row[13].number_format == DATE_FORMAT
-        assert row[14].value.date() == claim.paid_on
+        assert Decimal(str(row[12].value)) == claim.amount
+        assert row[12].number_format == MONEY_FORMAT
+        assert row[13].value == claim.get_status_display()
+        assert row[14].value.date() == datetime.date(2024, 5, 31)  # local date of 23:30 on 31 May
         assert row[14].number_format == DATE_FORMAT
+        assert row[15].value.date() == claim.paid_on
+        assert row[15].number_format == DATE_FORMAT
 
 
 def test_id_number_ending_in_x_is_a_string_cell_exactly_equal(media, may_claims, make_job, hangzhou_bureau):
     job = run(make_job(bureau=hangzhou_bureau))
-    cell = detail_rows(openpyxl.load_workbook(job.file.path))[1][2]
+    cell = detail_rows(load(job))[1][2]
     assert cell.value == ID_ENDING_IN_X
     assert cell.data_type == "s"
 
 
-def test_name_starting_with_equals_is_neutralised_not_a_formula(media, may_claims, make_job, hangzhou_bureau):
+def test_name_starting_with_equals_is_kept_as_typed_in_a_quote_prefixed_text_cell(
+    media, may_claims, make_job, hangzhou_bureau
+):
     job = run(make_job(bureau=hangzhou_bureau))
-    cell = detail_rows(openpyxl.load_workbook(job.file.path))[1][1]
-    assert cell.data_type == "s"
-    assert cell.value == "'" + FORMULA_NAME
+    cell = detail_rows(load(job))[1][1]
+    assert cell.data_type == "s"  # a string cell: never evaluated
+    assert cell.value == FORMULA_NAME  # no apostrophe written into the filed name
+    assert cell.quotePrefix is True
 
 
 def test_control_characters_are_stripped_instead_of_failing_the_report(
@@ -133,7 +137,7 @@ def test_control_characters_are_stripped_instead_of_failing_the_report(
 ):
     make_claim(decided_at=local(2024, 5, 3, 10, 0), name="王\x07小明\x1b")
     job = run(make_job(bureau=hangzhou_bureau))
-    assert detail_rows(openpyxl.load_workbook(job.file.path))[0][1].value == "王小明"
+    assert detail_rows(load(job))[0][1].value == "王小明"
 
 
 def test_summary_totals_equal_the_detail_rows_and_the_database(media, make_claim, make_job, hangzhou_bureau):
@@ -150,13 +154,13 @@ def test_summary_totals_equal_the_detail_rows_and_the_database(media, make_claim
         occupation=big_data, level=Level.SENIOR, standard=standard, amount=standard.amount
     )
     job = run(make_job(bureau=hangzhou_bureau))
-    workbook = openpyxl.load_workbook(job.file.path)
+    workbook = load(job)
     rows = detail_rows(workbook)
     groups, totals = summary_rows(workbook)
 
     # Totals of the summary == the detail sheet.
     assert totals[0] == len(rows)
-    assert Decimal(str(totals[1])) == sum(Decimal(str(r[11].value)) for r in rows)
+    assert Decimal(str(totals[1])) == sum(Decimal(str(r[12].value)) for r in rows)
     # Each group == the database's own aggregate.
     db = (
         SubsidyClaim.objects.filter(bureau=hangzhou_bureau, decided_at__isnull=False)
@@ -177,11 +181,11 @@ def test_summary_totals_equal_the_detail_rows_and_the_database(media, make_claim
 
 def test_period_without_claims_gives_a_valid_empty_report_with_zero_totals(media, make_job, hangzhou_bureau):
     job = run(make_job(bureau=hangzhou_bureau, period_kind="quarter", day=datetime.date(2024, 2, 1)))
-    workbook = openpyxl.load_workbook(job.file.path)
+    workbook = load(job)
     assert job.row_count == 0
-    detail = workbook.worksheets[0]
-    assert detail.max_column == 15
-    assert all(cell.value for cell in detail[2])  # every column has its title
+    detail = workbook.worksheets[1]
+    assert detail.max_column == 16
+    assert all(cell.value for cell in detail[3])  # every column has its title
     assert detail_rows(workbook) == []
     groups, totals = summary_rows(workbook)
     assert groups == {}
@@ -190,18 +194,18 @@ def test_period_without_claims_gives_a_valid_empty_report_with_zero_totals(media
 
 def test_title_names_the_bureau_and_period_and_header_is_frozen(media, make_job, hangzhou_bureau):
     job = run(make_job(bureau=hangzhou_bureau))
-    detail = openpyxl.load_workbook(job.file.path).worksheets[0]
+    detail = load(job).worksheets[1]
     assert hangzhou_bureau.name in detail["A1"].value
     with translation.override("zh-hans"):  # the language the task writes in
         period_label = Period.containing("month", datetime.date(2024, 5, 1)).label()
     assert period_label in detail["A1"].value
-    assert detail.freeze_panes == "A3"
+    assert detail.freeze_panes == "A4"
     assert detail.column_dimensions["C"].width >= 18  # an 18-character ID fits
 
 
 def test_province_report_covers_every_bureau(media, may_claims, make_job, province_bureau):
     job = run(make_job(bureau=province_bureau))
-    numbers = {row[7].value for row in detail_rows(openpyxl.load_workbook(job.file.path))}
+    numbers = {row[7].value for row in detail_rows(load(job))}
     assert may_claims["ningbo"].level_certificate.number in numbers
     assert may_claims["paid"].level_certificate.number in numbers
     assert may_claims["june"].level_certificate.number not in numbers
@@ -211,6 +215,8 @@ def test_report_checksum_is_the_sha256_of_the_published_file(media, may_claims, 
     import hashlib
 
     job = run(make_job(bureau=hangzhou_bureau))
-    with open(job.file.path, "rb") as fh:
+    from django.core.files.storage import default_storage
+
+    with default_storage.open(job.file.name, "rb") as fh:
         assert hashlib.sha256(fh.read()).hexdigest() == job.checksum
     assert job.progress == 100

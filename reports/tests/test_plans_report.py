@@ -3,7 +3,6 @@
 import datetime
 from decimal import Decimal
 
-import openpyxl
 import pytest
 
 from core.excel import DATE_FORMAT, MONEY_FORMAT, TEXT_FORMAT
@@ -11,7 +10,7 @@ from institutions.models import PlanStatus
 from institutions.tests.factories import TrainingInstitutionFactory, TrainingPlanFactory
 from reports.models import JobStatus
 from reports.tasks import generate_report
-from reports.tests.conftest import local
+from reports.tests.conftest import load, local
 
 pytestmark = pytest.mark.django_db
 
@@ -53,8 +52,8 @@ def test_plan_report_lists_the_plans_filed_with_the_bureau_in_the_quarter(
     job.refresh_from_db()
     assert job.status == JobStatus.DONE, job.error
 
-    workbook = openpyxl.load_workbook(job.file.path)
-    rows = [r for r in workbook.worksheets[0].iter_rows(min_row=3) if r[0].value is not None]
+    workbook = load(job)
+    rows = [r for r in workbook.worksheets[1].iter_rows(min_row=4) if isinstance(r[0].value, int)]
     expected = [plans["accepted"], plans["returned"], plans["awaiting"]]
     assert [r[4].value for r in rows] == [p.title for p in expected]
     first = rows[0]
@@ -65,8 +64,9 @@ def test_plan_report_lists_the_plans_filed_with_the_bureau_in_the_quarter(
     assert first[17].value.date() == datetime.date(2024, 4, 1)  # filed 00:30 local on 1 April
     assert rows[2][18].value is None  # awaiting acceptance: no decision date
 
-    summary = workbook.worksheets[1]
-    totals = next(r for r in summary.iter_rows(min_row=3, values_only=True) if r[1] is None)
+    summary = workbook.worksheets[0]
+    totals = next(r for r in summary.iter_rows(min_row=4, values_only=True) if r[1] is None)
+    assert totals[0] == "合计"
     assert totals[2:5] == (3, sum(p.class_size for p in expected), 1)
 
 
@@ -81,6 +81,6 @@ def test_provincial_plan_report_includes_university_filings_and_every_city(
     job = make_job(bureau=province_bureau, kind="plans", period_kind="month", day=datetime.date(2024, 5, 1))
     generate_report.apply(args=[job.pk])
     job.refresh_from_db()
-    rows = list(openpyxl.load_workbook(job.file.path).worksheets[0].iter_rows(min_row=3, values_only=True))
-    titles = {r[4] for r in rows if r[0] is not None}
+    rows = list(load(job).worksheets[1].iter_rows(min_row=4, values_only=True))
+    titles = {r[4] for r in rows if isinstance(r[0], int)}
     assert titles == {plans["returned"].title, plans["ningbo"].title, filed_with_province.title}

@@ -16,14 +16,6 @@ pytestmark = pytest.mark.django_db
 TODAY = datetime.datetime(2024, 6, 10, 9, 0, tzinfo=datetime.UTC)
 
 
-@pytest.fixture
-def sent(monkeypatch):
-    """The job ids given to the broker (instead of running the task)."""
-    ids = []
-    monkeypatch.setattr(tasks.generate_report, "delay", lambda job_id: ids.append(job_id))
-    return ids
-
-
 @time_machine.travel(TODAY, tick=False)
 def test_reviewer_request_creates_a_queued_job_for_the_whole_period_enqueued_after_commit(
     hangzhou_reviewer, hangzhou_bureau, sent, django_capture_on_commit_callbacks

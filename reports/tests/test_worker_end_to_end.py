@@ -51,6 +51,7 @@ def _database_url() -> str:
 def worker_queue(tmp_path, settings):
     """A real ``celery -A config worker`` on a private queue; this process sends to that queue."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.REPORTS_TEMP_DIR = str(tmp_path / "work")
     queue = f"reports-e2e-{uuid.uuid4().hex[:12]}"
     env = {
         **os.environ,
@@ -58,6 +59,8 @@ def worker_queue(tmp_path, settings):
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "REPORTS_TEMP_DIR": str(settings.REPORTS_TEMP_DIR),
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     log = tmp_path / "worker.log"
@@ -135,10 +138,10 @@ def test_real_worker_produces_the_report_requested_through_the_broker(
     assert job.status == JobStatus.DONE, job.error
     assert job.row_count == 4 and job.attempts == 1 and job.progress == 100
     path = Path(settings.MEDIA_ROOT) / job.file.name
-    detail = openpyxl.load_workbook(path).worksheets[0]
-    numbers = [row[7].value for row in detail.iter_rows(min_row=3) if row[0].value is not None]
+    detail = openpyxl.load_workbook(path).worksheets[1]
+    numbers = [row[7].value for row in detail.iter_rows(min_row=4) if isinstance(row[0].value, int)]
     assert numbers == [c.level_certificate.number for c in [*claims, x_claim]]
-    assert detail.cell(row=6, column=3).value == "11010519491231002X"
+    assert detail.cell(row=7, column=3).value == "11010519491231002X"
 
     # The same message again, through the broker: the worker takes it and does nothing.
     from reports.tasks import generate_report
@@ -157,3 +160,135 @@ def _results(worker) -> list[str]:
     """What each finished task returned, from the worker's log ("... succeeded in 0.1s: 'done'")."""
     lines = Path(worker["log"]).read_text(errors="replace").splitlines()
     return [line.rsplit(": ", 1)[1] for line in lines if "succeeded in" in line]
+
+
+# ------------------------------------------------------------------ a worker killed mid-report
+
+KILL_ROWS = 60_000  # several seconds of work on this machine: time to kill it in the middle
+RECOVERY_BOUND_SECONDS = 300  # SPEC: done or failed within 5 minutes of the worker dying
+
+
+def _start_worker(tmp_path, settings, queue, name, *, beat=False):
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "REPORTS_TEMP_DIR": str(settings.REPORTS_TEMP_DIR),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        # Fast sign-of-life checks, so that the test does not wait minutes.
+        "JOB_HEARTBEAT_SECONDS": "1",
+        "JOB_STALE_SECONDS": "6",
+        "JOB_SWEEP_SECONDS": "2",
+    }
+    log = tmp_path / f"{name}.log"
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "config",
+        "worker",
+        "--pool=solo",
+        f"--queues={queue}",
+        f"--hostname={name}-{queue}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--loglevel=INFO",
+    ]
+    if beat:
+        command += ["--beat", f"--schedule={tmp_path / 'beat-schedule'}"]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            command, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    return process, log
+
+
+def test_worker_killed_mid_report_the_job_is_taken_over_and_done_within_the_bound(
+    tmp_path, settings, hangzhou_reviewer
+):
+    """SIGKILL the worker while it writes a large report; a new worker (with beat) notices the
+    stopped heartbeat, runs the job again from the start, and it ends done: one complete file,
+    no partial one, no ``.part`` left."""
+    import bench.reports as bench
+    from reports.models import PeriodKind
+    from reports.periods import Period
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.REPORTS_TEMP_DIR = str(tmp_path / "work")
+    bench.seed(KILL_ROWS)
+    queue = f"reports-kill-{uuid.uuid4().hex[:12]}"
+    saved = {key: celery_app.conf[key] for key in ("task_always_eager", "task_default_queue")}
+    celery_app.conf.task_always_eager = False
+    celery_app.conf.task_default_queue = queue
+    first, first_log = _start_worker(tmp_path, settings, queue, "first")
+    second = None
+    try:
+        bureau, period = bench.bureau_and_period()
+        assert period == Period.containing(PeriodKind.YEAR, period.start)
+        job = report_request(
+            kind="claims",
+            bureau=bureau,
+            period_kind="year",
+            period_start=period.start,
+            actor=hangzhou_reviewer,
+        )
+        # Wait until the first worker is well into the rows, then kill it without warning.
+        deadline = time.monotonic() + WORKER_DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            job.refresh_from_db()
+            if job.status == JobStatus.RUNNING and job.progress >= 5:
+                break
+            assert job.status in (JobStatus.QUEUED, JobStatus.RUNNING), job.error
+            assert first.poll() is None, first_log.read_text()[-3000:]
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"the report never got going:\n{first_log.read_text()[-3000:]}")
+        assert job.progress < 99, "the report finished before it could be killed: raise KILL_ROWS"
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        killed_at = time.monotonic()
+
+        second, second_log = _start_worker(tmp_path, settings, queue, "second", beat=True)
+        while time.monotonic() - killed_at < RECOVERY_BOUND_SECONDS:
+            job.refresh_from_db()
+            if job.status in (JobStatus.DONE, JobStatus.FAILED):
+                break
+            assert second.poll() is None, second_log.read_text()[-3000:]
+            time.sleep(0.5)
+        assert job.status == JobStatus.DONE, f"{job.status} {job.error}\n{second_log.read_text()[-3000:]}"
+        assert time.monotonic() - killed_at < RECOVERY_BOUND_SECONDS
+        assert job.attempts == 2 and job.row_count == KILL_ROWS
+
+        # One complete workbook and its PDF; nothing partial, no temporary file anywhere.
+        media_files = sorted(
+            str(p.relative_to(settings.MEDIA_ROOT))
+            for p in Path(settings.MEDIA_ROOT).rglob("*")
+            if p.is_file()
+        )
+        assert media_files == sorted([job.file.name, job.pdf_file.name])
+        assert list(Path(settings.REPORTS_TEMP_DIR).glob("*.part")) == []
+        assert not [p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.name.endswith(".part")]
+        detail = openpyxl.load_workbook(Path(settings.MEDIA_ROOT) / job.file.name, read_only=True).worksheets[
+            1
+        ]
+        numbers = [
+            row[0] for row in detail.iter_rows(min_row=4, values_only=True) if row and isinstance(row[0], int)
+        ]
+        assert numbers == list(range(1, KILL_ROWS + 1))
+    finally:
+        celery_app.conf.update(saved)
+        for process in (first, second):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=10)
+        with celery_app.connection_for_write() as conn:
+            conn.default_channel.queue_delete(queue)

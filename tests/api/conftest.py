@@ -151,6 +151,7 @@ def _city_side(side: dict, *, institution, evaluator, trainee, occupation, burea
         row_count=1,
     )
     report.file.save(f"claims-{bureau.pk}.xlsx", ContentFile(b"PK\x03\x04 test workbook"), save=False)
+    report.pdf_file.save(f"claims-{bureau.pk}.pdf", ContentFile(b"%PDF-1.4 test"), save=False)
     report.save()
     side["report"] = report
     side.update(

@@ -192,6 +192,7 @@ ENDPOINTS = {
         lambda w, s: {"kind": "claims", "period_kind": "month", "period_start": "2024-05-01"},
     ),
     "reports-download": ("get", "reports/{id}/download/", "report", None),
+    "reports-pdf": ("get", "reports/{id}/pdf/", "report", None),
     "reference-cities-list": ("get", "reference/cities/", None, None),
     "reference-cities-retrieve": ("get", "reference/cities/{id}/", "city", None),
     "reference-bureaus-list": ("get", "reference/bureaus/", None, None),
@@ -273,6 +274,7 @@ MATRIX = {
     "reports-retrieve":             [(200, 200),    (200, 404),     (403, 403),     (403, 403),     (403, 403),     (401, 401)],
     "reports-create":               [(202, NA),     (202, NA),      (403, NA),      (403, NA),      (403, NA),      (401, NA)],
     "reports-download":             [(200, 200),    (200, 404),     (403, 403),     (403, 403),     (403, 403),     (401, 401)],
+    "reports-pdf":                  [(200, 200),    (200, 404),     (403, 403),     (403, 403),     (403, 403),     (401, 401)],
     # Published catalogues: open to everyone, in every city.
     "reference-cities-list":        [(200, NA)] * 6,
     "reference-cities-retrieve":    [(200, 200)] * 6,
