@@ -273,3 +273,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
 }
+# Bulk claim decisions (subsidies/bulk.py): a job whose worker died is queued again or failed
+# within minutes, never left running.
+CELERY_BEAT_SCHEDULE["subsidies-sweep-bulk-jobs"] = {
+    "task": "subsidies.tasks.sweep_claim_bulk_jobs",
+    "schedule": 60,
+}

@@ -376,3 +376,137 @@ class ExternalSubsidyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.kind} {self.grant_date}"
+
+
+class RejectReason(models.Model):
+    """A common reason for rejecting a claim, kept by provincial staff, offered to reviewers
+    beside free text so the same reason reads the same way in every city."""
+
+    text = models.CharField(_("reason"), max_length=200)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("offered to reviewers"), default=True)
+
+    class Meta:
+        verbose_name = _("common reason for rejection")
+        verbose_name_plural = _("common reasons for rejection")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["text"],
+                name="subsidies_rejectreason_unique_text",
+                violation_error_message=_("This reason is already on the list."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(text=""),
+                name="subsidies_rejectreason_text_not_blank",
+                violation_error_message=_("Enter the reason."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class BulkAction(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+    PAY = "pay", _("Record payment")
+
+
+class BulkJobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ClaimBulkJob(models.Model):
+    """A bulk decision on more claims than a page (approve, reject, record payment), run by a
+    Celery worker one claim at a time, each in its own transaction (``subsidies/bulk.py``)."""
+
+    action = models.CharField(_("action"), max_length=10, choices=BulkAction.choices)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=BulkJobStatus.choices, default=BulkJobStatus.QUEUED
+    )
+    total = models.PositiveIntegerField(_("claims"), default=0)
+    processed = models.PositiveIntegerField(_("processed"), default=0)
+    succeeded = models.PositiveIntegerField(_("succeeded"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    # Written as the worker goes; the sweeper treats a running job whose heartbeat stopped as
+    # lost (its worker died) and hands it to another worker or fails it.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bulk decision job")
+        verbose_name_plural = _("bulk decision jobs")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(processed__lte=F("total")) & Q(succeeded__lte=F("processed")),
+                name="subsidies_claimbulkjob_counts_consistent",
+                violation_error_message=_("A job cannot have processed more claims than it holds."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="failed") | ~Q(error=""),
+                name="subsidies_claimbulkjob_failed_has_error",
+                violation_error_message=_("A failed job says why."),
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="bulkjob_status_heartbeat_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.total}"
+
+    @property
+    def progress(self) -> int:
+        return 100 if not self.total else int(self.processed * 100 / self.total)
+
+    @property
+    def refused(self) -> int:
+        return self.processed - self.succeeded
+
+
+class BulkItemOutcome(models.TextChoices):
+    PENDING = "", _("Waiting")
+    DONE = "done", _("Done")
+    REFUSED = "refused", _("Refused")
+
+
+class ClaimBulkJobItem(models.Model):
+    """One claim of a bulk job and what happened to it; kept as the job's per-claim result."""
+
+    job = models.ForeignKey(
+        ClaimBulkJob, verbose_name=_("job"), on_delete=models.PROTECT, related_name="items"
+    )
+    claim = models.ForeignKey(
+        SubsidyClaim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=BulkItemOutcome.choices, blank=True, default=""
+    )
+    message = models.TextField(_("message"), blank=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("claim in a bulk job")
+        verbose_name_plural = _("claims in bulk jobs")
+        ordering = ["job", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "claim"],
+                name="subsidies_claimbulkjobitem_once_per_job",
+                violation_error_message=_("A claim is in a job once."),
+            ),
+        ]
+        indexes = [models.Index(fields=["job", "outcome"], name="bulkitem_job_outcome_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}/{self.claim_id}"

@@ -44,11 +44,23 @@ class ClaimIneligible(ApplicationError):
 
     def __init__(self, results: list[rules.RuleResult]):
         failed = rules.failures(results)
+        # The message is read by people (the admin, the trainee service): it names each failed
+        # rule by its title and says why; the codes stay in ``detail`` for programs.
         super().__init__(
             "claim_ineligible",
-            _("The claim does not meet the subsidy rules: %(codes)s.")
-            % {"codes": ", ".join(r.code for r in failed)},
-            {"rules": [{"code": r.code, "message": r.message} for r in failed]},
+            _("The claim does not meet the subsidy rules: %(rules)s")
+            % {"rules": "；".join(f"{rules.rule_title(r.code)}：{r.message}" for r in failed)},
+            {
+                "rules": [
+                    {
+                        "code": r.code,
+                        "title": rules.rule_title(r.code),
+                        "clause": rules.rule_clause(r.code),
+                        "message": r.message,
+                    }
+                    for r in failed
+                ]
+            },
         )
         self.results = results
 
@@ -77,7 +89,9 @@ def _context(
             pk=training_certificate.pk
         )
     if level_certificate is not None:
-        level_certificate = LevelCertificate.objects.select_related("evaluator", "occupation").get(pk=level_certificate.pk)
+        level_certificate = LevelCertificate.objects.select_related("evaluator", "occupation").get(
+            pk=level_certificate.pk
+        )
     if bureau is not None:
         bureau = Bureau.objects.select_related("city").get(pk=bureau.pk)
     return rules.ClaimContext(
