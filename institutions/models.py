@@ -112,7 +112,11 @@ class InstitutionListing(models.Model):
         ordering = ["institution", "effective_from", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["institution", "effective_from"], name="institutions_institutionlisting_one_per_day"
+                fields=["institution", "effective_from"],
+                name="institutions_institutionlisting_one_per_day",
+                violation_error_message=_(
+                    "The institution already has a catalogue entry on this date: change that entry instead."
+                ),
             ),
         ]
 
@@ -157,7 +161,11 @@ class EvaluatorListing(models.Model):
         ordering = ["evaluator", "effective_from", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["evaluator", "effective_from"], name="institutions_evaluatorlisting_one_per_day"
+                fields=["evaluator", "effective_from"],
+                name="institutions_evaluatorlisting_one_per_day",
+                violation_error_message=_(
+                    "The evaluation institution already has a catalogue entry on this date: change that entry instead."
+                ),
             ),
         ]
 
@@ -232,27 +240,41 @@ class TrainingPlan(models.Model):
         ordering = ["-start_date", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(end_date__gte=F("start_date")), name="institutions_trainingplan_end_after_start"
+                condition=Q(end_date__gte=F("start_date")),
+                name="institutions_trainingplan_end_after_start",
+                violation_error_message=_("The end date must be on or after the start date."),
             ),
             models.CheckConstraint(
-                condition=Q(hours_online__gte=0), name="institutions_trainingplan_hours_online_non_negative"
+                condition=Q(hours_online__gte=0),
+                name="institutions_trainingplan_hours_online_non_negative",
+                violation_error_message=_("Online hours cannot be negative."),
             ),
             models.CheckConstraint(
-                condition=Q(hours_offline__gte=0), name="institutions_trainingplan_hours_offline_non_negative"
+                condition=Q(hours_offline__gte=0),
+                name="institutions_trainingplan_hours_offline_non_negative",
+                violation_error_message=_("Offline hours cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(hours_online__gt=0) | Q(hours_offline__gt=0),
                 name="institutions_trainingplan_has_hours",
+                violation_error_message=_(
+                    "Enter the plan's hours: online, offline or both must be more than zero."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(class_size__gt=0), name="institutions_trainingplan_class_size_positive"
+                condition=Q(class_size__gt=0),
+                name="institutions_trainingplan_class_size_positive",
+                violation_error_message=_("The class size must be at least 1."),
             ),
             models.CheckConstraint(
-                condition=Q(fee__gte=0), name="institutions_trainingplan_fee_non_negative"
+                condition=Q(fee__gte=0),
+                name="institutions_trainingplan_fee_non_negative",
+                violation_error_message=_("The fee cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="returned") | ~Q(return_reason=""),
                 name="institutions_trainingplan_returned_has_reason",
+                violation_error_message=_("A returned plan needs the reason for returning it."),
             ),
         ]
         indexes = [models.Index(fields=["filing_authority", "status"], name="plan_authority_status_idx")]

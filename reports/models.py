@@ -67,16 +67,24 @@ class ReportJob(models.Model):
             models.CheckConstraint(
                 condition=Q(period_end__gte=F("period_start")),
                 name="reports_reportjob_period_end_after_start",
+                violation_error_message=_("The end of the period must be on or after its start."),
             ),
-            models.CheckConstraint(condition=Q(progress__lte=100), name="reports_reportjob_progress_max_100"),
             models.CheckConstraint(
-                condition=~Q(status="done") | ~Q(file=""), name="reports_reportjob_done_has_file"
+                condition=Q(progress__lte=100),
+                name="reports_reportjob_progress_max_100",
+                violation_error_message=_("Progress is at most 100%%."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="done") | ~Q(file=""),
+                name="reports_reportjob_done_has_file",
+                violation_error_message=_("A finished report has its file."),
             ),
             # The monthly schedule files each bureau's report once, even if beat fires twice.
             models.UniqueConstraint(
                 fields=["kind", "bureau", "period_kind", "period_start"],
                 condition=Q(requested_by__isnull=True),
                 name="reports_reportjob_one_scheduled_per_period",
+                violation_error_message=_("The scheduled report of this bureau and period already exists."),
             ),
         ]
 

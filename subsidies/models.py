@@ -41,12 +41,22 @@ class PolicySettings(models.Model):
         verbose_name = _("policy settings")
         verbose_name_plural = _("policy settings")
         constraints = [
-            models.CheckConstraint(condition=Q(id=1), name="subsidies_policysettings_singleton"),
             models.CheckConstraint(
-                condition=Q(annual_limit__gte=1), name="subsidies_policysettings_annual_limit_positive"
+                condition=Q(id=1),
+                name="subsidies_policysettings_singleton",
+                violation_error_message=_(
+                    "There is one set of policy settings: change it instead of adding another."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(claim_window_months__gte=1), name="subsidies_policysettings_window_positive"
+                condition=Q(annual_limit__gte=1),
+                name="subsidies_policysettings_annual_limit_positive",
+                violation_error_message=_("The annual limit is at least 1."),
+            ),
+            models.CheckConstraint(
+                condition=Q(claim_window_months__gte=1),
+                name="subsidies_policysettings_window_positive",
+                violation_error_message=_("The claim window is at least 1 month."),
             ),
         ]
 
@@ -93,11 +103,14 @@ class SubsidyStandard(models.Model):
         ordering = ["occupation", "level", "effective_from"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(amount__gte=0), name="subsidies_subsidystandard_amount_non_negative"
+                condition=Q(amount__gte=0),
+                name="subsidies_subsidystandard_amount_non_negative",
+                violation_error_message=_("The amount cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(effective_to__isnull=True) | Q(effective_to__gte=F("effective_from")),
                 name="subsidies_subsidystandard_end_after_start",
+                violation_error_message=_("The end of the period must be on or after its start."),
             ),
         ]
 
@@ -235,36 +248,47 @@ class SubsidyClaim(models.Model):
                 fields=["trainee", "occupation", "level"],
                 condition=_ACTIVE,
                 name="subsidies_subsidyclaim_one_active_per_occupation_level",
+                violation_error_message=_("The trainee already has a claim for this occupation and level."),
             ),
             models.UniqueConstraint(
                 fields=["training_certificate"],
                 condition=_ACTIVE,
                 name="subsidies_subsidyclaim_one_active_per_training_certificate",
+                violation_error_message=_("A certificate of this claim already backs another claim."),
             ),
             models.UniqueConstraint(
                 fields=["level_certificate"],
                 condition=_ACTIVE,
                 name="subsidies_subsidyclaim_one_active_per_level_certificate",
+                violation_error_message=_("A certificate of this claim already backs another claim."),
             ),
             models.CheckConstraint(
-                condition=Q(amount__gte=0), name="subsidies_subsidyclaim_amount_non_negative"
+                condition=Q(amount__gte=0),
+                name="subsidies_subsidyclaim_amount_non_negative",
+                violation_error_message=_("The amount cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(paid_amount__isnull=True) | Q(paid_amount__gte=0),
                 name="subsidies_subsidyclaim_paid_amount_non_negative",
+                violation_error_message=_("The amount paid cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="rejected") | ~Q(reject_reason=""),
                 name="subsidies_subsidyclaim_rejected_has_reason",
+                violation_error_message=_("A reason is required to reject a claim."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="paid")
                 | (Q(paid_on__isnull=False) & Q(paid_amount__isnull=False) & ~Q(voucher_number="")),
                 name="subsidies_subsidyclaim_paid_has_payment",
+                violation_error_message=_(
+                    "A paid claim needs the payment date, the amount paid and the voucher number."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(status="submitted") | Q(status="withdrawn") | Q(decided_at__isnull=False),
                 name="subsidies_subsidyclaim_decided_has_time",
+                violation_error_message=_("A decided claim needs the time of the decision."),
             ),
         ]
         indexes = [
@@ -368,9 +392,12 @@ class ExternalSubsidyRecord(models.Model):
             models.UniqueConstraint(
                 fields=["resident_id", "kind", "grant_date"],
                 name="subsidies_externalsubsidyrecord_unique_grant",
+                violation_error_message=_("This subsidy of this person on this date is already recorded."),
             ),
             models.CheckConstraint(
-                condition=Q(amount__gte=0), name="subsidies_externalsubsidyrecord_amount_non_negative"
+                condition=Q(amount__gte=0),
+                name="subsidies_externalsubsidyrecord_amount_non_negative",
+                violation_error_message=_("The amount cannot be negative."),
             ),
         ]
 
