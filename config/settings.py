@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "accounts",
     "reference",
@@ -238,6 +239,11 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    # Swagger UI and ReDoc from this server's static files (drf-spectacular-sidecar): the docs
+    # open on an intranet that cannot reach a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "浙江省数字技术工程师培育项目 API",
     "DESCRIPTION": "培训计划、证书与职业培训补贴申领",
     "VERSION": "1.0.0",
@@ -250,6 +256,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api_schema.add_error_responses",
+        "core.api_texts.translate_operations",
     ],
     "ENUM_NAME_OVERRIDES": {
         "LevelEnum": "reference.models.Level.choices",
