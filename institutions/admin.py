@@ -23,7 +23,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role
 from core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin, ServiceErrorsAdminMixin
 from core.errors import ApplicationError
-from core.xlsx_import import admin_import_view, template_response
+from core.import_admin import Link, import_page
+from core.xlsx_import import template_response
 from institutions.models import (
     EvaluationInstitution,
     EvaluatorListing,
@@ -345,20 +346,30 @@ class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdmin
         return template_response(self._spec(kind))
 
     def import_view(self, request, plan_id, kind):
-        spec = self._spec(kind)
+        self._spec(kind)  # an unknown kind answers 404 before anything else
         plan = self.get_queryset(request).filter(pk=plan_id).first()
         if plan is None:
             raise Http404
         if not is_institution_staff_of(request.user, plan.institution_id):
             raise PermissionDenied
-        return admin_import_view(
+        def links(ctx, result):
+            return [
+                Link(
+                    gettext("The class's enrolments"),
+                    reverse("admin:trainees_enrolment_changelist") + f"?plan__id__exact={plan.pk}",
+                ),
+                Link(str(plan), reverse("admin:institutions_trainingplan_change", args=[plan.pk])),
+            ]
+
+        return import_page(
             request,
             model_admin=self,
-            spec=spec,
-            ctx={"plan": plan, "actor": request.user},
+            spec_factory=lambda: self._spec(kind),
+            ctx_factory=lambda: {"plan": plan, "actor": request.user},
             subject=str(plan),
             back_url=reverse("admin:institutions_trainingplan_change", args=[plan.pk]),
             template_url=reverse("admin:institutions_trainingplan_template", args=[kind]),
+            result_links=links,
         )
 
 

@@ -136,8 +136,11 @@ def test_roster_import_page_shows_every_error_and_imports_a_good_file(
     assert not Enrolment.objects.exists()
 
     ok = xlsx_bytes(header, [[good, "张三", "自由职业者", "杭州市"]])
-    response = client.post(url, {"file": SimpleUploadedFile("r.xlsx", ok)})
-    assert response.status_code == 200
+    preview = client.post(url, {"file": SimpleUploadedFile("r.xlsx", ok)})
+    assert preview.status_code == 200 and preview.context["step"] == "preview"
+    assert not Enrolment.objects.exists()  # the preview writes nothing
+    response = client.post(url, {"token": preview.context["token"], "confirm": "1"})
+    assert response.status_code == 200 and response.context["step"] == "done"
     assert Enrolment.objects.filter(plan=ours, trainee__resident_id=good).exists()
 
     template = client.get(reverse("admin:institutions_trainingplan_template", args=["roster"]))
