@@ -193,18 +193,38 @@ class ClaimContext:
     cache: dict = field(default_factory=dict)
 
     @cached_property
-    def other_active_claims(self) -> list[dict]:
-        """The trainee's active claims in every city, except the one being checked.
+    def related_active_claims(self) -> list[dict]:
+        """Active claims of the trainee, or on either certificate, except the one being checked.
 
-        One query; a person has at most a few active claims a year, and only the columns
-        the rules compare are fetched.
+        One query serves ``annual_limit``, ``duplicate_occupation_level``,
+        ``lower_level_after_higher`` and ``certificate_already_used``: a person has at most a
+        few active claims a year and a certificate at most one, and only the columns the rules
+        compare are fetched. Each of the three conditions is an indexed lookup.
         """
-        qs = SubsidyClaim.objects.filter(
-            trainee_id=self.trainee.pk, status__in=[s.value for s in ACTIVE_CLAIM_STATUSES]
-        )
+        match = Q(trainee_id=self.trainee.pk)
+        if self.training_certificate is not None:
+            match |= Q(training_certificate_id=self.training_certificate.pk)
+        if self.level_certificate is not None:
+            match |= Q(level_certificate_id=self.level_certificate.pk)
+        qs = SubsidyClaim.objects.filter(match, status__in=[s.value for s in ACTIVE_CLAIM_STATUSES])
         if self.claim is not None and self.claim.pk:
             qs = qs.exclude(pk=self.claim.pk)
-        return list(qs.values("id", "occupation_id", "level", "claim_year"))
+        return list(
+            qs.values(
+                "id",
+                "trainee_id",
+                "occupation_id",
+                "level",
+                "claim_year",
+                "training_certificate_id",
+                "level_certificate_id",
+            )
+        )
+
+    @cached_property
+    def other_active_claims(self) -> list[dict]:
+        """The trainee's active claims in every city, except the one being checked."""
+        return [c for c in self.related_active_claims if c["trainee_id"] == self.trainee.pk]
 
     @cached_property
     def standard(self) -> SubsidyStandard | None:
@@ -282,13 +302,10 @@ def certificate_mismatch(ctx: ClaimContext):
 def certificate_already_used(ctx: ClaimContext):
     """同一职业同一等级不可重复享受: a certificate backs at most one active claim."""
     training, level = ctx.require_certificates()
-    qs = SubsidyClaim.objects.filter(
-        Q(training_certificate_id=training.pk) | Q(level_certificate_id=level.pk),
-        status__in=[s.value for s in ACTIVE_CLAIM_STATUSES],
-    )
-    if ctx.claim is not None and ctx.claim.pk:
-        qs = qs.exclude(pk=ctx.claim.pk)
-    if qs.exists():
+    if any(
+        c["training_certificate_id"] == training.pk or c["level_certificate_id"] == level.pk
+        for c in ctx.related_active_claims
+    ):
         return ALREADY_USED_MESSAGE
     return None
 
