@@ -156,18 +156,19 @@ def bulk_job_run(*, job_id: int) -> ClaimBulkJob | None:
         service = _service(job)
     except ApplicationError as exc:
         return _finish(job.pk, failed=True, error=str(exc.message))
+    # What the services need to find and lock each claim, for every pending item at once; each
+    # service loads (and locks) the claim itself.
     pending = list(
         ClaimBulkJobItem.objects.filter(job_id=job.pk, outcome=BulkItemOutcome.PENDING)
         .order_by("id")
-        .values_list("id", "claim_id")
+        .values_list("id", "claim_id", "claim__trainee_id", "claim__amount")
     )
-    claims = SubsidyClaim.objects.select_related("trainee", "bureau")
     last_beat = timezone.now()
-    for item_id, claim_id in pending:
+    for item_id, claim_id, trainee_id, amount in pending:
+        claim = SubsidyClaim(pk=claim_id, trainee_id=trainee_id, amount=amount)
         # One claim, one transaction: the decision (with its event and message) and the item
         # that records it commit together, or neither does.
         with transaction.atomic():
-            claim = claims.get(pk=claim_id)
             try:
                 service(claim)
             except ApplicationError as exc:
