@@ -284,7 +284,10 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
         claim = self.get_object(request, object_id)
         extra_context = {**(extra_context or {}), "show_save": False, "show_save_and_continue": False}
         if claim is not None:
-            extra_context.update(self._decision_context(request, claim))
+            decision = self._decision_context(request, claim)
+            extra_context.update(decision)
+            can_decide = decision["can_approve"] or decision["can_reject"] or decision["can_pay"]
+            extra_context["title"] = gettext("Decide on the claim") if can_decide else gettext("View the claim")
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _decision_context(self, request, claim) -> dict:
