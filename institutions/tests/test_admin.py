@@ -205,3 +205,23 @@ def test_trainee_page_shows_continuing_education_hours_and_exports_them(client_o
     rows = list(load_workbook(BytesIO(export.content)).worksheets[0].iter_rows(values_only=True))
     assert rows[1][1] == enrolment.trainee.resident_id
     assert rows[1][-1] == 80
+
+
+def test_an_accepted_plan_is_shown_read_only_without_save_buttons(client_of, institution_staff, ours):
+    from institutions.models import PlanStatus as Status
+
+    TrainingPlan.objects.filter(pk=ours.pk).update(status=Status.ACCEPTED)
+    page = client_of(institution_staff).get(reverse("admin:institutions_trainingplan_change", args=[ours.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="_save"' not in html and 'name="_continue"' not in html and 'name="_addanother"' not in html
+
+
+def test_a_draft_plan_keeps_its_save_button(client_of, institution_staff, ours):
+    TrainingPlan.objects.filter(pk=ours.pk).update(status=PlanStatus.DRAFT)
+    html = (
+        client_of(institution_staff)
+        .get(reverse("admin:institutions_trainingplan_change", args=[ours.pk]))
+        .text
+    )
+    assert 'name="_save"' in html
