@@ -407,10 +407,15 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     def rule_check(self, obj):
         if not obj.rule_results:
             return "-"
-        labels = {"failed": gettext("Failed"), "passed": gettext("Passed"), "skipped": gettext("Not checked")}
+        labels = {
+            "failed": gettext("Rule not met"),
+            "passed": gettext("Rule met"),
+            "skipped": gettext("Not checked"),
+        }
         rows = format_html_join(
             "",
-            '<tr class="rule-{}"><td><strong>{}</strong><div class="help">{}</div></td><td>{}</td><td>{}</td></tr>',
+            '<tr class="rule-{}"><td><strong>{}</strong><br><small class="rule-clause">{}</small></td>'
+            "<td>{}</td><td>{}</td></tr>",
             (
                 (r["outcome"], r["title"], r["clause"], labels[r["outcome"]], r.get("message", ""))
                 for r in rules.display_results(obj.rule_results)
