@@ -445,7 +445,10 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
         )
         if done:
             ids = ", ".join(f"#{claim.pk}" for claim in done)
-            self.message_user(request, done_message % {"count": len(done), "ids": ids}, messages.SUCCESS)
+            summary = done_message % {"count": len(done), "ids": ids}
+            for claim in done:  # 最近动作 on the admin index
+                self.log_change(request, claim, summary)
+            self.message_user(request, summary, messages.SUCCESS)
 
     def _action_form(self, request, queryset, *, action, form, title, intro, submit_label):
         context = {

@@ -178,3 +178,14 @@ def test_the_api_refusal_names_rules_in_chinese_and_wrong_bureau_names_the_burea
     assert hangzhou_bureau.name in rule["message"] and "户籍地" in rule["message"]
     assert rule["clause"].startswith("可向户籍地")
     assert not SubsidyClaim.objects.exists()
+
+
+def test_decisions_from_the_list_show_in_recent_actions(client_of, hangzhou_reviewer, claim):
+    client = client_of(hangzhou_reviewer)
+    client.post(
+        reverse("admin:subsidies_subsidyclaim_changelist"),
+        {"action": "approve_selected", "_selected_action": [claim.pk]},
+    )
+    assert LogEntry.objects.filter(user=hangzhou_reviewer, object_id=str(claim.pk)).exists()
+    index = client.get("/admin/").content.decode()
+    assert str(claim) in index or claim.trainee.name in index
