@@ -37,6 +37,8 @@ from subsidies.imports import ExternalSubsidyImport, SubsidyStandardImport
 from subsidies.models import (
     BulkItemOutcome,
     ClaimBulkJob,
+    ClaimBulkJobItem,
+    ClaimEvent,
     ClaimStatus,
     ExternalSubsidyRecord,
     PolicySettings,
@@ -287,7 +289,9 @@ class SubsidyClaimAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
             decision = self._decision_context(request, claim)
             extra_context.update(decision)
             can_decide = decision["can_approve"] or decision["can_reject"] or decision["can_pay"]
-            extra_context["title"] = gettext("Decide on the claim") if can_decide else gettext("View the claim")
+            extra_context["title"] = (
+                gettext("Decide on the claim") if can_decide else gettext("View the claim")
+            )
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _decision_context(self, request, claim) -> dict:
@@ -737,8 +741,9 @@ class ClaimBulkJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         items = obj.items.filter(outcome=BulkItemOutcome.REFUSED).select_related("claim__trainee")[:50]
         if not items:
             return "—"
+        every = reverse("admin:subsidies_claimbulkjobitem_changelist") + f"?job__id__exact={obj.pk}"
         return format_html(
-            "<table><tbody>{}</tbody></table>",
+            '<table><tbody>{}</tbody></table><p><a href="{}">{}</a></p>',
             format_html_join(
                 "",
                 '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td></tr>',
@@ -752,4 +757,41 @@ class ClaimBulkJobAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     for i in items
                 ),
             ),
+            every,
+            gettext("The result of every claim of this job"),
         )
+
+
+@admin.register(ClaimBulkJobItem)
+class ClaimBulkJobItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The result of each claim in a bulk job (the job's page links here, filtered by job)."""
+
+    list_display = ("job", "claim", "outcome", "message", "processed_at")
+    list_filter = ("outcome", "job")
+    list_select_related = ("job", "claim__trainee", "claim__occupation")
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser or request.user.is_provincial:
+            return qs
+        return qs.filter(job__requested_by=request.user)
+
+
+@admin.register(ClaimEvent)
+class ClaimEventAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every claim's steps, across claims (each claim's own are on its page and under 历史)."""
+
+    list_display = ("claim", "at", "actor", "step", "reason")
+    list_filter = ("to_status",)
+    list_select_related = ("claim__trainee", "claim__occupation", "actor")
+    search_fields = ("claim__trainee__name", "=claim__id")
+    date_hierarchy = "at"
+
+    def scope_queryset(self, user, queryset):
+        return queryset.filter(claim__in=claims_visible_to(user).values("pk"))
+
+    @admin.display(description=_("step"), ordering="to_status")
+    def step(self, obj):
+        if obj.from_status:
+            return f"{obj.get_from_status_display()} → {obj.get_to_status_display()}"
+        return obj.get_to_status_display()

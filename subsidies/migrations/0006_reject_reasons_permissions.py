@@ -8,8 +8,14 @@ from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
 PERMISSIONS = {
-    "provincial_staff": ["view_rejectreason", "add_rejectreason", "change_rejectreason", "view_claimbulkjob"],
-    "bureau_reviewer": ["view_rejectreason", "view_claimbulkjob"],
+    "provincial_staff": [
+        "view_rejectreason",
+        "add_rejectreason",
+        "change_rejectreason",
+        "view_claimbulkjob",
+        "view_claimbulkjobitem",
+    ],
+    "bureau_reviewer": ["view_rejectreason", "view_claimbulkjob", "view_claimbulkjobitem"],
 }
 
 # A starting list, in the words bureaus already use; provincial staff edit it in the admin.

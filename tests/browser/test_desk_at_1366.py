@@ -179,8 +179,12 @@ def test_a_bulk_approval_of_a_few_hundred_claims_runs_as_a_job_and_the_reviewer_
     page.check("#action-toggle")
     page.click("div.actions .question a")  # select all 210, across pages
     page.select_option("#changelist-form select[name=action]", "approve_selected")
-    page.click("#changelist-form button[name=index]")
-    page.wait_for_load_state()
+    go = page.locator("#changelist-form button[name=index]")
+    expect(go).to_be_enabled()
+    # A DOM click: on a loaded machine Playwright's "stable" wait on this button timed out
+    # while the 210-row page was still settling; the form is submitted the same way.
+    with page.expect_navigation(timeout=120_000):
+        go.evaluate("button => button.click()")
     desk.step("job-started")
     expect(page.locator("ul.messagelist li.success")).to_contain_text("后台")
     page.click("ul.messagelist li.success a")
