@@ -210,7 +210,8 @@ def claim_submit(
             # concurrent submission for the same person could be inserting right now.
             # Locking the trainee row makes those submissions take turns, so each one
             # counts the claims of the ones before it. Every claim write locks it first.
-            locked = Trainee.objects.select_for_update().get(pk=trainee.pk)
+            # The trainee's login comes in the same round trip: the message (站内信) goes to it.
+            locked = Trainee.objects.select_for_update(of=("self",)).select_related("user").get(pk=trainee.pk)
             # One instant for the check, the claim year and the submission time.
             now = timezone.now()
             ctx = _context(
@@ -369,7 +370,7 @@ def _lock(claim: SubsidyClaim) -> SubsidyClaim:
     # and the trainee's message read them.
     return (
         SubsidyClaim.objects.select_for_update(of=("self",))
-        .select_related("trainee", "bureau__city", "occupation")
+        .select_related("trainee__user", "bureau__city", "occupation")
         .get(pk=claim.pk)
     )
 
