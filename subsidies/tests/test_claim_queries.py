@@ -62,3 +62,25 @@ def test_a_submission_costs_the_same_queries_with_1_and_with_20_earlier_claims(
                 submit(trainee, training, level)
             counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+# Both locks (the trainee with its login; the claim with its bureau, city and occupation), the
+# rules, the update, the event, the trainee's message, and the savepoint and its release.
+MAX_QUERIES_PER_APPROVAL = 15
+
+
+def test_an_approval_costs_a_fixed_number_of_queries(
+    trainee, hangzhou, certify, submit, hangzhou_reviewer, django_assert_max_num_queries
+):
+    from subsidies.models import SubsidyClaim
+    from subsidies.services import claim_approve
+
+    _history(trainee, hangzhou, 6)
+    with freeze(datetime.date(2025, 3, 10)):
+        training, level = certify(trainee, occupation_index=0)
+        claim = submit(trainee, training, level, actor=trainee.user)
+        with django_assert_max_num_queries(MAX_QUERIES_PER_APPROVAL):
+            claim_approve(
+                claim=SubsidyClaim(pk=claim.pk, trainee_id=claim.trainee_id), actor=hangzhou_reviewer
+            )
+    assert SubsidyClaim.objects.get(pk=claim.pk).status == ClaimStatus.APPROVED
