@@ -89,7 +89,7 @@ class UserAdmin(DjangoUserAdmin):
             (_("Important dates"), {"fields": ("last_login", "date_joined")}),
         )
 
-    @admin.display(description=_("name"))
+    @admin.display(description=_("full name"))
     def full_name(self, obj: User) -> str:
         return obj.get_full_name()
 

@@ -84,6 +84,9 @@ class User(AbstractUser):
                     | Q(role="trainee", bureau__isnull=True, institution__isnull=True, evaluator__isnull=True)
                 ),
                 name="accounts_user_role_matches_organisation",
+                violation_error_message=_(
+                    "The role does not match the organisation: a bureau reviewer needs a bureau, institution staff a training institution, evaluation staff an evaluation institution, and other roles none."
+                ),
             ),
         ]
 

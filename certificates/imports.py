@@ -37,6 +37,8 @@ _f = LevelAssessment._meta.get_field
 
 class LevelResultImport(ImportSpec):
     slug = "level_results"
+    # The counts of ImportResult.extra, labelled for the admin's preview and summary.
+    result_labels = {"certificates_issued": gettext_lazy("level certificates issued")}
     title = gettext_lazy("Level test results")
     natural_key = ("training_certificate", "assessed_on")
     header_aliases = {

@@ -47,7 +47,9 @@ class TrainingCertificate(models.Model):
         ordering = ["-issued_on", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(number=""), name="certificates_trainingcertificate_number_not_blank"
+                condition=~Q(number=""),
+                name="certificates_trainingcertificate_number_not_blank",
+                violation_error_message=_("Enter the certificate number."),
             ),
         ]
 
@@ -98,11 +100,13 @@ class LevelAssessment(models.Model):
             models.CheckConstraint(
                 condition=Q(theory_score__isnull=True) | Q(theory_score__gte=0, theory_score__lte=100),
                 name="certificates_levelassessment_theory_score_range",
+                violation_error_message=_("The theory score is between 0 and 100."),
             ),
             models.CheckConstraint(
                 condition=Q(practical_score__isnull=True)
                 | Q(practical_score__gte=0, practical_score__lte=100),
                 name="certificates_levelassessment_practical_score_range",
+                violation_error_message=_("The practical score is between 0 and 100."),
             ),
         ]
 
@@ -147,7 +151,9 @@ class LevelCertificate(models.Model):
         ordering = ["-issued_on", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(number=""), name="certificates_levelcertificate_number_not_blank"
+                condition=~Q(number=""),
+                name="certificates_levelcertificate_number_not_blank",
+                violation_error_message=_("Enter the certificate number."),
             ),
         ]
         indexes = [models.Index(fields=["issued_on"], name="levelcert_issued_idx")]

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "health_check",
+    "drf_spectacular_sidecar",
     "core",
     "accounts",
     "audit",
@@ -286,6 +287,11 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    # Swagger UI and ReDoc from this server's static files (drf-spectacular-sidecar): the docs
+    # open on an intranet that cannot reach a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "TITLE": "浙江省数字技术工程师培育项目 API",
     "DESCRIPTION": "培训计划、证书与职业培训补贴申领",
     "VERSION": "1.0.0",
@@ -298,6 +304,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.api_schema.add_error_responses",
+        "core.api_texts.translate_operations",
     ],
     "ENUM_NAME_OVERRIDES": {
         "LevelEnum": "reference.models.Level.choices",
@@ -450,4 +457,10 @@ CELERY_BEAT_SCHEDULE["accounts-purge-login-counters"] = {
 CELERY_BEAT_SCHEDULE["accounts-purge-idle-tokens"] = {
     "task": "accounts.tasks.purge_idle_tokens",
     "schedule": 60 * 60,
+}
+# Bulk claim decisions (subsidies/bulk.py): a job whose worker died is queued again or failed
+# within minutes, never left running.
+CELERY_BEAT_SCHEDULE["subsidies-sweep-bulk-jobs"] = {
+    "task": "subsidies.tasks.sweep_claim_bulk_jobs",
+    "schedule": 60,
 }

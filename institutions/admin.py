@@ -24,7 +24,8 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role
 from core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin, ScopedAdminMixin, ServiceErrorsAdminMixin
 from core.errors import ApplicationError
-from core.xlsx_import import admin_import_view, template_response
+from core.import_admin import Link, import_page
+from core.xlsx_import import template_response
 from institutions.models import (
     EvaluationInstitution,
     EvaluatorListing,
@@ -177,12 +178,10 @@ class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdmin
         "institution",
         "occupation",
         "level",
-        "start_date",
-        "end_date",
-        "enrolled",
-        "class_size",
+        "dates",
+        "places",
         "fee",
-        "evaluator",
+        # The evaluation institution is on the plan's page: the list keeps to 1366 px.
         "status",
         "filing_authority",
     )
@@ -213,6 +212,15 @@ class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdmin
     def enrolled(self, obj):
         return getattr(obj, "_enrolled", None)
 
+    # Dates and places in one column each, so the list fits a 1366 px screen (issue 13).
+    @admin.display(description=_("training dates"), ordering="start_date")
+    def dates(self, obj):
+        return f"{obj.start_date:%Y-%m-%d} – {obj.end_date:%Y-%m-%d}"
+
+    @admin.display(description=_("enrolled / class size"), ordering="_enrolled")
+    def places(self, obj):
+        return f"{getattr(obj, '_enrolled', 0) or 0} / {obj.class_size}"
+
     # --- who may add and change -------------------------------------------------------
 
     def has_add_permission(self, request):
@@ -222,6 +230,19 @@ class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdmin
         return obj is None or (
             is_institution_staff_of(request.user, obj.institution_id) and obj.status in EDITABLE_STATUSES
         )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # A plan the user cannot edit (accepted, filed, or another's) is shown read-only, with
+        # no 保存 buttons that could only answer with an error.
+        obj = self.get_object(request, object_id)
+        if obj is not None and not self._editable_by(request, obj):
+            extra_context = {
+                **(extra_context or {}),
+                "show_save": False,
+                "show_save_and_continue": False,
+                "show_save_and_add_another": False,
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -371,28 +392,46 @@ class TrainingPlanAdmin(ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdmin
         return template_response(self._spec(kind))
 
     def import_view(self, request, plan_id, kind):
-        spec = self._spec(kind)
+        self._spec(kind)  # an unknown kind answers 404 before anything else
         plan = self.get_queryset(request).filter(pk=plan_id).first()
         if plan is None:
             raise Http404
         if not is_institution_staff_of(request.user, plan.institution_id):
             raise PermissionDenied
-        return admin_import_view(
+
+        def links(ctx, result):
+            return [
+                Link(
+                    gettext("The class's enrolments"),
+                    reverse("admin:trainees_enrolment_changelist") + f"?plan__id__exact={plan.pk}",
+                ),
+                Link(str(plan), reverse("admin:institutions_trainingplan_change", args=[plan.pk])),
+            ]
+
+        return import_page(
             request,
             model_admin=self,
-            spec=spec,
-            ctx={"plan": plan, "actor": request.user},
+            spec_factory=lambda: self._spec(kind),
+            ctx_factory=lambda: {"plan": plan, "actor": request.user},
             subject=str(plan),
             back_url=reverse("admin:institutions_trainingplan_change", args=[plan.pk]),
             template_url=reverse("admin:institutions_trainingplan_template", args=[kind]),
+            result_links=links,
         )
 
 
 @admin.register(PlanEvent)
 class PlanEventAdmin(ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("plan", "at", "actor", "from_status", "to_status", "reason")
+    list_display = ("plan", "at", "actor", "step", "reason")
     list_filter = ("to_status",)
     search_fields = ("plan__title", "plan__institution__name")
+
+    @admin.display(description=_("step"), ordering="to_status")
+    def step(self, obj):
+        if obj.from_status:
+            return f"{obj.get_from_status_display()} → {obj.get_to_status_display()}"
+        return obj.get_to_status_display()
+
     list_select_related = ("plan", "plan__institution", "actor")
 
     def scope_queryset(self, user, queryset):

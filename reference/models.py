@@ -47,7 +47,9 @@ class City(models.Model):
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(code__regex=r"^[0-9]{6}$"), name="reference_city_code_six_digits"
+                condition=Q(code__regex=r"^[0-9]{6}$"),
+                name="reference_city_code_six_digits",
+                violation_error_message=_("The city code is the six-digit GB/T 2260 code, e.g. 330100."),
             ),
         ]
 
@@ -81,9 +83,15 @@ class Bureau(models.Model):
             models.CheckConstraint(
                 condition=(Q(kind="city", city__isnull=False) | Q(kind="province", city__isnull=True)),
                 name="reference_bureau_city_iff_city_kind",
+                violation_error_message=_(
+                    "A city bureau names its city; the provincial department names none."
+                ),
             ),
             models.UniqueConstraint(
-                fields=["kind"], condition=Q(kind="province"), name="reference_bureau_one_province"
+                fields=["kind"],
+                condition=Q(kind="province"),
+                name="reference_bureau_one_province",
+                violation_error_message=_("There is already a provincial department."),
             ),
         ]
 
@@ -115,10 +123,16 @@ class Occupation(models.Model):
         ordering = ["code_2022", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["code_2021"], condition=~Q(code_2021=""), name="reference_occupation_code_2021_unique"
+                fields=["code_2021"],
+                condition=~Q(code_2021=""),
+                name="reference_occupation_code_2021_unique",
+                violation_error_message=_("Another occupation already has this 2021 code."),
             ),
             models.UniqueConstraint(
-                fields=["code_2022"], condition=~Q(code_2022=""), name="reference_occupation_code_2022_unique"
+                fields=["code_2022"],
+                condition=~Q(code_2022=""),
+                name="reference_occupation_code_2022_unique",
+                violation_error_message=_("Another occupation already has this 2022 code."),
             ),
         ]
 
@@ -140,7 +154,9 @@ class Direction(models.Model):
         ordering = ["occupation", "name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["occupation", "name"], name="reference_direction_unique_per_occupation"
+                fields=["occupation", "name"],
+                name="reference_direction_unique_per_occupation",
+                violation_error_message=_("This occupation already has a direction of this name."),
             ),
         ]
 

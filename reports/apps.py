@@ -13,3 +13,7 @@ class ReportsConfig(AppConfig):
         from reports.admin import attach_actions
 
         attach_actions()
+        from core.admin_todos import register_todo
+        from reports.todos import report_todos
+
+        register_todo(report_todos, order=30)

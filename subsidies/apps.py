@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class SubsidiesConfig(AppConfig):
     name = "subsidies"
     verbose_name = _("Subsidies")
+
+    def ready(self):
+        from core.admin_todos import register_todo
+        from subsidies.todos import claim_todos
+
+        register_todo(claim_todos, order=10)

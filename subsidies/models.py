@@ -42,12 +42,22 @@ class PolicySettings(models.Model):
         verbose_name = _("policy settings")
         verbose_name_plural = _("policy settings")
         constraints = [
-            models.CheckConstraint(condition=Q(id=1), name="subsidies_policysettings_singleton"),
             models.CheckConstraint(
-                condition=Q(annual_limit__gte=1), name="subsidies_policysettings_annual_limit_positive"
+                condition=Q(id=1),
+                name="subsidies_policysettings_singleton",
+                violation_error_message=_(
+                    "There is one set of policy settings: change it instead of adding another."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(claim_window_months__gte=1), name="subsidies_policysettings_window_positive"
+                condition=Q(annual_limit__gte=1),
+                name="subsidies_policysettings_annual_limit_positive",
+                violation_error_message=_("The annual limit is at least 1."),
+            ),
+            models.CheckConstraint(
+                condition=Q(claim_window_months__gte=1),
+                name="subsidies_policysettings_window_positive",
+                violation_error_message=_("The claim window is at least 1 month."),
             ),
         ]
 
@@ -94,11 +104,14 @@ class SubsidyStandard(models.Model):
         ordering = ["occupation", "level", "effective_from"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(amount__gte=0), name="subsidies_subsidystandard_amount_non_negative"
+                condition=Q(amount__gte=0),
+                name="subsidies_subsidystandard_amount_non_negative",
+                violation_error_message=_("The amount cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(effective_to__isnull=True) | Q(effective_to__gte=F("effective_from")),
                 name="subsidies_subsidystandard_end_after_start",
+                violation_error_message=_("The end of the period must be on or after its start."),
             ),
         ]
 
@@ -431,36 +444,47 @@ class SubsidyClaim(models.Model):
                 fields=["trainee", "occupation", "level"],
                 condition=_ACTIVE,
                 name="subsidies_subsidyclaim_one_active_per_occupation_level",
+                violation_error_message=_("The trainee already has a claim for this occupation and level."),
             ),
             models.UniqueConstraint(
                 fields=["training_certificate"],
                 condition=_ACTIVE,
                 name="subsidies_subsidyclaim_one_active_per_training_certificate",
+                violation_error_message=_("A certificate of this claim already backs another claim."),
             ),
             models.UniqueConstraint(
                 fields=["level_certificate"],
                 condition=_ACTIVE,
                 name="subsidies_subsidyclaim_one_active_per_level_certificate",
+                violation_error_message=_("A certificate of this claim already backs another claim."),
             ),
             models.CheckConstraint(
-                condition=Q(amount__gte=0), name="subsidies_subsidyclaim_amount_non_negative"
+                condition=Q(amount__gte=0),
+                name="subsidies_subsidyclaim_amount_non_negative",
+                violation_error_message=_("The amount cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(paid_amount__isnull=True) | Q(paid_amount__gte=0),
                 name="subsidies_subsidyclaim_paid_amount_non_negative",
+                violation_error_message=_("The amount paid cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="rejected") | ~Q(reject_reason=""),
                 name="subsidies_subsidyclaim_rejected_has_reason",
+                violation_error_message=_("A reason is required to reject a claim."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="paid")
                 | (Q(paid_on__isnull=False) & Q(paid_amount__isnull=False) & ~Q(voucher_number="")),
                 name="subsidies_subsidyclaim_paid_has_payment",
+                violation_error_message=_(
+                    "A paid claim needs the payment date, the amount paid and the voucher number."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(status="submitted") | Q(status="withdrawn") | Q(decided_at__isnull=False),
                 name="subsidies_subsidyclaim_decided_has_time",
+                violation_error_message=_("A decided claim needs the time of the decision."),
             ),
         ]
         indexes = [
@@ -559,14 +583,151 @@ class ExternalSubsidyRecord(models.Model):
             models.UniqueConstraint(
                 fields=["resident_id", "kind", "grant_date"],
                 name="subsidies_externalsubsidyrecord_unique_grant",
+                violation_error_message=_("This subsidy of this person on this date is already recorded."),
             ),
             models.CheckConstraint(
-                condition=Q(amount__gte=0), name="subsidies_externalsubsidyrecord_amount_non_negative"
+                condition=Q(amount__gte=0),
+                name="subsidies_externalsubsidyrecord_amount_non_negative",
+                violation_error_message=_("The amount cannot be negative."),
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.kind} {self.grant_date}"
+
+
+class RejectReason(models.Model):
+    """A common reason for rejecting a claim, kept by provincial staff, offered to reviewers
+    beside free text so the same reason reads the same way in every city."""
+
+    text = models.CharField(_("reason"), max_length=200)
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    active = models.BooleanField(_("offered to reviewers"), default=True)
+
+    class Meta:
+        verbose_name = _("common reason for rejection")
+        verbose_name_plural = _("common reasons for rejection")
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["text"],
+                name="subsidies_rejectreason_unique_text",
+                violation_error_message=_("This reason is already on the list."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(text=""),
+                name="subsidies_rejectreason_text_not_blank",
+                violation_error_message=_("Enter the reason."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class BulkAction(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+    PAY = "pay", _("Record payment")
+
+
+class BulkJobStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ClaimBulkJob(models.Model):
+    """A bulk decision on more claims than a page (approve, reject, record payment), run by a
+    Celery worker one claim at a time, each in its own transaction (``subsidies/bulk.py``)."""
+
+    action = models.CharField(_("action"), max_length=10, choices=BulkAction.choices)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=BulkJobStatus.choices, default=BulkJobStatus.QUEUED
+    )
+    total = models.PositiveIntegerField(_("claims"), default=0)
+    processed = models.PositiveIntegerField(_("processed"), default=0)
+    succeeded = models.PositiveIntegerField(_("succeeded"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    # Written as the worker goes; the sweeper treats a running job whose heartbeat stopped as
+    # lost (its worker died) and hands it to another worker or fails it.
+    heartbeat_at = models.DateTimeField(_("last sign of life"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("bulk decision job")
+        verbose_name_plural = _("bulk decision jobs")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(processed__lte=F("total")) & Q(succeeded__lte=F("processed")),
+                name="subsidies_claimbulkjob_counts_consistent",
+                violation_error_message=_("A job cannot have processed more claims than it holds."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="failed") | ~Q(error=""),
+                name="subsidies_claimbulkjob_failed_has_error",
+                violation_error_message=_("A failed job says why."),
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="bulkjob_status_heartbeat_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} · {self.total}"
+
+    @property
+    def progress(self) -> int:
+        return 100 if not self.total else int(self.processed * 100 / self.total)
+
+    @property
+    def refused(self) -> int:
+        return self.processed - self.succeeded
+
+
+class BulkItemOutcome(models.TextChoices):
+    PENDING = "", _("Waiting")
+    DONE = "done", _("Done")
+    REFUSED = "refused", _("Refused")
+
+
+class ClaimBulkJobItem(models.Model):
+    """One claim of a bulk job and what happened to it; kept as the job's per-claim result."""
+
+    job = models.ForeignKey(
+        ClaimBulkJob, verbose_name=_("job"), on_delete=models.PROTECT, related_name="items"
+    )
+    claim = models.ForeignKey(
+        SubsidyClaim, verbose_name=_("claim"), on_delete=models.PROTECT, related_name="+"
+    )
+    outcome = models.CharField(
+        _("outcome"), max_length=10, choices=BulkItemOutcome.choices, blank=True, default=""
+    )
+    message = models.TextField(_("message"), blank=True)
+    processed_at = models.DateTimeField(_("processed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("claim in a bulk job")
+        verbose_name_plural = _("claims in bulk jobs")
+        ordering = ["job", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["job", "claim"],
+                name="subsidies_claimbulkjobitem_once_per_job",
+                violation_error_message=_("A claim is in a job once."),
+            ),
+        ]
+        indexes = [models.Index(fields=["job", "outcome"], name="bulkitem_job_outcome_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}/{self.claim_id}"
 
 
 def claim_document_path(instance: ClaimDocument, filename: str) -> str:

@@ -60,6 +60,68 @@ ALREADY_USED_MESSAGE = _("A certificate of this claim already backs another clai
 # Judged at submission only (SPEC.md, "Claim window"); approval skips them.
 SUBMISSION_ONLY = frozenset({CLAIM_WINDOW_CLOSED})
 
+# What a person reads for each rule: a short title (never the code) and the clause of the
+# policy it comes from, quoted as published (so not translated: it is the source text).
+RULE_TITLES = {
+    MISSING_CERTIFICATES: _("Both certificates held"),
+    CERTIFICATE_MISMATCH: _("Certificates match"),
+    CERTIFICATE_ALREADY_USED: _("Certificates not used by another claim"),
+    INSTITUTION_NOT_LISTED: _("Training institution on the catalogue"),
+    EVALUATOR_NOT_LISTED: _("Evaluation institution on the catalogue"),
+    BEFORE_POLICY_START: _("Certificate issued after the programme came into force"),
+    ANNUAL_LIMIT: _("At most three subsidies a year"),
+    DUPLICATE_OCCUPATION_LEVEL: _("Not claimed before for this occupation and level"),
+    LOWER_LEVEL_AFTER_HIGHER: _("No lower level after a higher one"),
+    WRONG_BUREAU: _("Claimed at the right bureau"),
+    NO_STANDARD: _("A subsidy standard in force"),
+    CLAIM_WINDOW_CLOSED: _("Claimed within the claim window"),
+}
+RULE_CLAUSES = {
+    MISSING_CERTIFICATES: "完成规定的学时和内容，且取得培训合格证书和相应专业技术等级证书的人员",
+    CERTIFICATE_MISMATCH: "取得培训合格证书和相应专业技术等级证书",
+    CERTIFICATE_ALREADY_USED: "同一职业同一等级不可重复享受",
+    INSTITUTION_NOT_LISTED: "培训工作由纳入人力资源社会保障部培训机构目录的我省相关培训机构负责",
+    EVALUATOR_NOT_LISTED: "由纳入人力资源社会保障部目录的相关评价机构负责",
+    BEFORE_POLICY_START: "本实施方案自2023年9月16日起施行",
+    ANNUAL_LIMIT: "每人每年可享受不超过3次",
+    DUPLICATE_OCCUPATION_LEVEL: "同一职业同一等级不可重复享受",
+    LOWER_LEVEL_AFTER_HIGHER: "浙江省职业培训补贴通行做法：已享受较高等级补贴的，不再享受同职业较低等级补贴",
+    WRONG_BUREAU: "可向户籍地、常住地、求职就业地人社保部门申领职业培训补贴，毕业年度毕业生向学校所在地人社保部门申领补贴",
+    NO_STANDARD: "公布各职业（工种）不同级次补贴标准",
+    CLAIM_WINDOW_CLOSED: "可按各市有关规定申领职业培训补贴",
+}
+
+
+def rule_title(code: str) -> str:
+    """The rule's title for a person; an unknown code (an old stored result) reads as itself."""
+    return str(RULE_TITLES.get(code, code))
+
+
+def rule_clause(code: str) -> str:
+    return RULE_CLAUSES.get(code, "")
+
+
+def display_results(results: list[dict]) -> list[dict]:
+    """Stored or fresh results (``as_dict`` form) for a page: failed first, then passed, then
+    not judged, each with its title and clause; the order of SPEC.md's table within each."""
+
+    def rank(r: dict) -> int:
+        if r.get("skipped"):
+            return 2
+        return 1 if r.get("passed") else 0
+
+    order = {code: i for i, code in enumerate(RULE_TITLES)}
+    rows = sorted(results, key=lambda r: (rank(r), order.get(r.get("code"), 99)))
+    return [
+        {
+            **r,
+            "title": rule_title(r.get("code", "")),
+            "clause": rule_clause(r.get("code", "")),
+            "outcome": ("failed", "passed", "skipped")[rank(r)],
+        }
+        for r in rows
+    ]
+
 
 @dataclass(frozen=True)
 class RuleResult:
@@ -168,18 +230,38 @@ class ClaimContext:
         )
 
     @cached_property
-    def other_active_claims(self) -> list[dict]:
-        """The trainee's active claims in every city, except the one being checked.
+    def related_active_claims(self) -> list[dict]:
+        """Active claims of the trainee, or on either certificate, except the one being checked.
 
-        One query; a person has at most a few active claims a year, and only the columns
-        the rules compare are fetched.
+        One query serves ``annual_limit``, ``duplicate_occupation_level``,
+        ``lower_level_after_higher`` and ``certificate_already_used``: a person has at most a
+        few active claims a year and a certificate at most one, and only the columns the rules
+        compare are fetched. Each of the three conditions is an indexed lookup.
         """
-        qs = SubsidyClaim.objects.filter(
-            trainee_id=self.trainee.pk, status__in=[s.value for s in ACTIVE_CLAIM_STATUSES]
-        )
+        match = Q(trainee_id=self.trainee.pk)
+        if self.training_certificate is not None:
+            match |= Q(training_certificate_id=self.training_certificate.pk)
+        if self.level_certificate is not None:
+            match |= Q(level_certificate_id=self.level_certificate.pk)
+        qs = SubsidyClaim.objects.filter(match, status__in=[s.value for s in ACTIVE_CLAIM_STATUSES])
         if self.claim is not None and self.claim.pk:
             qs = qs.exclude(pk=self.claim.pk)
-        return list(qs.values("id", "occupation_id", "level", "claim_year"))
+        return list(
+            qs.values(
+                "id",
+                "trainee_id",
+                "occupation_id",
+                "level",
+                "claim_year",
+                "training_certificate_id",
+                "level_certificate_id",
+            )
+        )
+
+    @cached_property
+    def other_active_claims(self) -> list[dict]:
+        """The trainee's active claims in every city, except the one being checked."""
+        return [c for c in self.related_active_claims if c["trainee_id"] == self.trainee.pk]
 
     @cached_property
     def standard(self) -> SubsidyStandard | None:
@@ -257,13 +339,10 @@ def certificate_mismatch(ctx: ClaimContext):
 def certificate_already_used(ctx: ClaimContext):
     """同一职业同一等级不可重复享受: a certificate backs at most one active claim."""
     training, level = ctx.require_certificates()
-    qs = SubsidyClaim.objects.filter(
-        Q(training_certificate_id=training.pk) | Q(level_certificate_id=level.pk),
-        status__in=[s.value for s in ACTIVE_CLAIM_STATUSES],
-    )
-    if ctx.claim is not None and ctx.claim.pk:
-        qs = qs.exclude(pk=ctx.claim.pk)
-    if qs.exists():
+    if any(
+        c["training_certificate_id"] == training.pk or c["level_certificate_id"] == level.pk
+        for c in ctx.related_active_claims
+    ):
         return ALREADY_USED_MESSAGE
     return None
 
@@ -364,11 +443,53 @@ def wrong_bureau(ctx: ClaimContext):
     """
     if ctx.basis is not None:
         return None
-    if is_graduate_in_graduation_year(ctx.trainee, ctx.year):
-        return _("A graduate in the graduation year claims at the bureau of the school's city.")
-    return _(
-        "Claim at the bureau of the household-registration, usual-residence or employment city in Zhejiang."
+    allowed = "、".join(
+        f"{bureau.name}（{ClaimBasis(basis).label}）"
+        for basis, bureau in allowed_bureaus(ctx.trainee, ctx.year)
     )
+    if is_graduate_in_graduation_year(ctx.trainee, ctx.year):
+        message = _("A graduate in the graduation year claims at the bureau of the school's city.")
+    else:
+        message = _(
+            "Claim at the bureau of the household-registration, usual-residence or employment city in Zhejiang."
+        )
+    if not allowed:
+        return _(
+            "%(message)s No bureau in Zhejiang is on the trainee's record: correct the trainee's cities."
+        ) % {"message": message}
+    return _("%(message)s Bureaus the trainee may claim at: %(bureaus)s.") % {
+        "message": message,
+        "bureaus": allowed,
+    }
+
+
+def allowed_bureaus(trainee: Trainee, year: int) -> list[tuple[str, Bureau]]:
+    """The city bureaus in Zhejiang where ``trainee`` may claim in ``year``, with the basis of each.
+
+    One query, run only when ``wrong_bureau`` fails (and by pages that show the choice).
+    """
+    if is_graduate_in_graduation_year(trainee, year):
+        wanted = [(ClaimBasis.SCHOOL, trainee.school_city_id)]
+    else:
+        wanted = [
+            (ClaimBasis.HOUSEHOLD, trainee.household_city_id),
+            (ClaimBasis.RESIDENCE, trainee.residence_city_id),
+            (ClaimBasis.EMPLOYMENT, trainee.employment_city_id),
+        ]
+    city_ids = {city_id for _basis, city_id in wanted if city_id is not None}
+    bureaus = {
+        b.city_id: b
+        for b in Bureau.objects.filter(
+            kind=Bureau.Kind.CITY, city_id__in=city_ids, city__in_zhejiang=True
+        ).select_related("city")
+    }
+    found, seen = [], set()
+    for basis, city_id in wanted:
+        bureau = bureaus.get(city_id)
+        if bureau is not None and bureau.pk not in seen:
+            seen.add(bureau.pk)
+            found.append((basis, bureau))
+    return found
 
 
 @rule(NO_STANDARD)

@@ -104,6 +104,8 @@ class RosterImport(PlanImportSpec):
     """
 
     slug = "roster"
+    # The counts of ImportResult.extra, labelled for the admin's preview and summary.
+    result_labels = {"enrolled": gettext_lazy("newly enrolled")}
     title = gettext_lazy("Class roster")
     natural_key = ("resident_id",)
     header_aliases = {

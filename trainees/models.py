@@ -93,11 +93,17 @@ class Trainee(models.Model):
             models.CheckConstraint(
                 condition=Q(resident_id__regex=r"^[0-9]{17}[0-9X]$"),
                 name="trainees_trainee_resident_id_format",
+                violation_error_message=_(
+                    "The resident ID number has 18 characters: 17 digits and a digit or X."
+                ),
             ),
             models.CheckConstraint(
                 condition=~Q(category="graduate")
                 | (Q(school_city__isnull=False) & Q(graduation_year__isnull=False)),
                 name="trainees_trainee_graduate_has_school",
+                violation_error_message=_(
+                    "A graduate in the graduation year needs the school's city and the graduation year."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(phone="") | Q(phone__regex=PHONE_PATTERN),
@@ -164,16 +170,25 @@ class Enrolment(models.Model):
         verbose_name_plural = _("enrolments")
         ordering = ["plan", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "trainee"], name="trainees_enrolment_once_per_plan"),
-            models.CheckConstraint(
-                condition=Q(hours_online__gte=0), name="trainees_enrolment_hours_online_non_negative"
+            models.UniqueConstraint(
+                fields=["plan", "trainee"],
+                name="trainees_enrolment_once_per_plan",
+                violation_error_message=_("The trainee is already enrolled in this class."),
             ),
             models.CheckConstraint(
-                condition=Q(hours_offline__gte=0), name="trainees_enrolment_hours_offline_non_negative"
+                condition=Q(hours_online__gte=0),
+                name="trainees_enrolment_hours_online_non_negative",
+                violation_error_message=_("Online hours cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(hours_offline__gte=0),
+                name="trainees_enrolment_hours_offline_non_negative",
+                violation_error_message=_("Offline hours cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=Q(completion_result="pending") | Q(completion_date__isnull=False),
                 name="trainees_enrolment_result_has_date",
+                violation_error_message=_("A completion result needs the date of the completion test."),
             ),
         ]
 

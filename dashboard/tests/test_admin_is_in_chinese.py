@@ -1,8 +1,9 @@
-"""No English label on any admin page a reviewer or clerk opens.
+"""No English label, rule code or constraint name on any admin page a reviewer or clerk opens.
 
-Each staff role visits the admin index, each app index, each changelist it may open, the
-add page where it may add, and the change page of one row it can see. The heuristic lives in
-``dashboard/tests/english_text.py``.
+Each staff role visits the admin index, each app index, each changelist it may open (following
+a default filter's redirect), the add page where it may add, the change and history pages of
+every row it can see, and the extra pages admins add (Excel imports, the claim's history). The
+heuristic lives in ``dashboard/tests/english_text.py``.
 """
 
 import contextlib
@@ -16,8 +17,10 @@ from django.urls import NoReverseMatch, reverse
 from accounts.models import User
 from dashboard.tests.builders import claim
 from dashboard.tests.english_text import english_words, visible_text
+from institutions.models import PlanStatus
 from institutions.tests.factories import TrainingPlanFactory
-from subsidies.models import ClaimStatus
+from subsidies import rules
+from subsidies.models import BulkAction, ClaimBulkJob, ClaimStatus, SubsidyClaim
 
 pytestmark = pytest.mark.django_db
 
@@ -42,15 +45,30 @@ def test_the_heuristic_flags_english_labels_and_leaves_data_alone():
 
 
 @pytest.fixture
-def rows_everyone_can_open(hangzhou_bureau, institution, evaluator, trainee):
-    """A row of each kind of record the roles look after, so change pages exist."""
+def rows_everyone_can_open(hangzhou_bureau, institution, evaluator, trainee, hangzhou_reviewer):
+    """A row of each kind of record the roles look after, in the states that change what a
+    page shows (a claim waiting for a decision with every rule's result; a plan filed, one
+    accepted), so change pages exist."""
     claim(
         bureau=hangzhou_bureau,
         status=ClaimStatus.REJECTED,
         submitted_at=datetime.datetime(2025, 3, 1, 2, tzinfo=datetime.UTC),
         decided_at=datetime.datetime(2025, 3, 2, 2, tzinfo=datetime.UTC),
     )
+    waiting = claim(
+        bureau=hangzhou_bureau,
+        status=ClaimStatus.SUBMITTED,
+        submitted_at=datetime.datetime(2025, 3, 3, 2, tzinfo=datetime.UTC),
+    )
+    SubsidyClaim.objects.filter(pk=waiting.pk).update(
+        rule_results=[
+            {"code": code, "passed": code != rules.ANNUAL_LIMIT, "skipped": False, "message": ""}
+            for code in rules.RULES
+        ]
+    )
+    ClaimBulkJob.objects.create(action=BulkAction.APPROVE, requested_by=hangzhou_reviewer, total=0)
     TrainingPlanFactory(institution=institution, evaluator=evaluator)
+    TrainingPlanFactory(institution=institution, evaluator=evaluator, status=PlanStatus.FILED)
 
 
 def _pages_for(user) -> list[str]:
@@ -66,21 +84,40 @@ def _pages_for(user) -> list[str]:
         urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
         if model_admin.has_add_permission(request):
             urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_add"))
-        row = model_admin.get_queryset(request).order_by("pk").first()
-        if row is not None:
+        if getattr(model_admin, "import_spec", None) and model_admin.has_import_permission(request):
+            urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_import"))
+        for row in model_admin.get_queryset(request).order_by("pk")[:PER_MODEL]:
             with contextlib.suppress(NoReverseMatch):  # an admin without change pages
                 urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk]))
+                urls.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_history", args=[row.pk]))
     urls += [reverse("admin:app_list", args=[app]) for app in sorted(apps)]
     return urls
 
 
+# Every row a role sees, up to this many per model (the fixture makes a few of each).
+PER_MODEL = 5
+
+
+def _codes_and_names() -> set[str]:
+    """Rule codes and constraint names: never to be read on a page."""
+    from django.apps import apps as django_apps
+
+    names = set(rules.RULES)
+    for model in django_apps.get_models():
+        names.update(c.name for c in model._meta.constraints)
+    return names
+
+
 def _english_on_pages(client, urls, ignore) -> dict[str, set[str]]:
     found = {}
+    codes = _codes_and_names()
     for url in urls:
-        response = client.get(url)
+        response = client.get(url, follow=True)
+        assert response.status_code < 500, url
         if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
             continue
-        words = english_words(visible_text(response.content.decode()), ignore=ignore)
+        text = visible_text(response.content.decode())
+        words = english_words(text, ignore=ignore) | {code for code in codes if code in text}
         if words:
             found[url] = words
     return found

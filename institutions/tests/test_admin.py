@@ -136,8 +136,11 @@ def test_roster_import_page_shows_every_error_and_imports_a_good_file(
     assert not Enrolment.objects.exists()
 
     ok = xlsx_bytes(header, [[good, "张三", "自由职业者", "杭州市"]])
-    response = client.post(url, {"file": SimpleUploadedFile("r.xlsx", ok)})
-    assert response.status_code == 200
+    preview = client.post(url, {"file": SimpleUploadedFile("r.xlsx", ok)})
+    assert preview.status_code == 200 and preview.context["step"] == "preview"
+    assert not Enrolment.objects.exists()  # the preview writes nothing
+    response = client.post(url, {"token": preview.context["token"], "confirm": "1"})
+    assert response.status_code == 200 and response.context["step"] == "done"
     assert Enrolment.objects.filter(plan=ours, trainee__resident_id=good).exists()
 
     template = client.get(reverse("admin:institutions_trainingplan_template", args=["roster"]))
@@ -202,3 +205,23 @@ def test_trainee_page_shows_continuing_education_hours_and_exports_them(client_o
     rows = list(load_workbook(BytesIO(export.content)).worksheets[0].iter_rows(values_only=True))
     assert rows[1][1] == enrolment.trainee.resident_id
     assert rows[1][-1] == 80
+
+
+def test_an_accepted_plan_is_shown_read_only_without_save_buttons(client_of, institution_staff, ours):
+    from institutions.models import PlanStatus as Status
+
+    TrainingPlan.objects.filter(pk=ours.pk).update(status=Status.ACCEPTED)
+    page = client_of(institution_staff).get(reverse("admin:institutions_trainingplan_change", args=[ours.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="_save"' not in html and 'name="_continue"' not in html and 'name="_addanother"' not in html
+
+
+def test_a_draft_plan_keeps_its_save_button(client_of, institution_staff, ours):
+    TrainingPlan.objects.filter(pk=ours.pk).update(status=PlanStatus.DRAFT)
+    html = (
+        client_of(institution_staff)
+        .get(reverse("admin:institutions_trainingplan_change", args=[ours.pk]))
+        .text
+    )
+    assert 'name="_save"' in html

@@ -16,8 +16,15 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def upload(client, url_name, header, rows):
+    """Upload, and confirm the preview if there is one (a bad file stops at the upload)."""
     data = xlsx_bytes(header, rows)
-    return client.post(reverse(url_name), {"file": SimpleUploadedFile("table.xlsx", data, content_type=XLSX)})
+    response = client.post(
+        reverse(url_name), {"file": SimpleUploadedFile("table.xlsx", data, content_type=XLSX)}
+    )
+    if response.status_code != 200:
+        return response
+    assert response.context["step"] == "preview"
+    return client.post(reverse(url_name), {"token": response.context["token"], "confirm": "1"})
 
 
 def test_provincial_staff_import_the_official_standards_table_from_the_list_page(provincial_staff, client_of):

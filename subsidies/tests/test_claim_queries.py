@@ -13,10 +13,9 @@ from subsidies.tests.helpers import freeze, occupation
 
 pytestmark = pytest.mark.django_db
 
-# 16 for the rules, the claim and its event; 2 more for the trainee's message (站内信); 2 more
-# for the audit hash chain's head (lock it, move it); 2 more for the city's measure in force
-# and the trainee's uploaded documents. What matters is that it does not grow with history.
-MAX_QUERIES_PER_SUBMISSION = 22
+# 12 for the lock, the rules, the claim and its event (the trainee's login comes with the
+# lock), 1 for the trainee's message (站内信), and the test transaction's savepoint and release.
+MAX_QUERIES_PER_SUBMISSION = 15
 LEVELS = [Level.JUNIOR, Level.INTERMEDIATE, Level.SENIOR]
 
 
@@ -63,3 +62,25 @@ def test_a_submission_costs_the_same_queries_with_1_and_with_20_earlier_claims(
                 submit(trainee, training, level)
             counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+# Both locks (the trainee with its login; the claim with its bureau, city and occupation), the
+# rules, the update, the event, the trainee's message, and the savepoint and its release.
+MAX_QUERIES_PER_APPROVAL = 15
+
+
+def test_an_approval_costs_a_fixed_number_of_queries(
+    trainee, hangzhou, certify, submit, hangzhou_reviewer, django_assert_max_num_queries
+):
+    from subsidies.models import SubsidyClaim
+    from subsidies.services import claim_approve
+
+    _history(trainee, hangzhou, 6)
+    with freeze(datetime.date(2025, 3, 10)):
+        training, level = certify(trainee, occupation_index=0)
+        claim = submit(trainee, training, level, actor=trainee.user)
+        with django_assert_max_num_queries(MAX_QUERIES_PER_APPROVAL):
+            claim_approve(
+                claim=SubsidyClaim(pk=claim.pk, trainee_id=claim.trainee_id), actor=hangzhou_reviewer
+            )
+    assert SubsidyClaim.objects.get(pk=claim.pk).status == ClaimStatus.APPROVED

@@ -194,7 +194,10 @@ def test_a_refused_claim_names_every_failed_rule(
         "no_standard",
         "claim_window_closed",
     }
-    assert all(set(r) == {"code", "message"} and r["message"] for r in rules)
+    assert all(set(r) == {"code", "title", "clause", "message"} and r["message"] for r in rules)
+    # People read the message: rule titles in Chinese, never the codes.
+    assert not any(r["code"] in body["message"] for r in rules)
+    assert all(r["title"] in body["message"] for r in rules)
     assert not SubsidyClaim.objects.exists()
 
 
