@@ -214,20 +214,24 @@ class DocumentUploadForm(PortalForm):
 
 
 SCORES = [(n, str(n)) for n in range(5, 0, -1)]
+SCORE_ERRORS = {
+    "required": _("Choose a score from 1 to 5."),
+    "invalid_choice": _("Choose a score from 1 to 5."),
+}
+
+
+def _score(label):
+    return forms.TypedChoiceField(
+        label=label, choices=SCORES, coerce=int, widget=forms.RadioSelect, error_messages=SCORE_ERRORS
+    )
 
 
 class EvaluationForm(PortalForm):
     """评教: 1-5 on content, teaching and organisation, and a comment."""
 
-    content = forms.TypedChoiceField(
-        label=_("Content of the course"), choices=SCORES, coerce=int, widget=forms.RadioSelect
-    )
-    teaching = forms.TypedChoiceField(
-        label=_("Teaching"), choices=SCORES, coerce=int, widget=forms.RadioSelect
-    )
-    organisation = forms.TypedChoiceField(
-        label=_("Organisation of the class"), choices=SCORES, coerce=int, widget=forms.RadioSelect
-    )
+    content = _score(_("Content of the course"))
+    teaching = _score(_("Teaching"))
+    organisation = _score(_("Organisation of the class"))
     comment = forms.CharField(
         label=_("Comment (optional)"),
         required=False,

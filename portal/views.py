@@ -494,12 +494,14 @@ def _step_check(request, step, state):
         }
         _save_state(request, state)
         return _goto(wizard.next_step(step.name, state).name)
+    # Once the check knows the city asks for documents, the step list shows that step too.
+    shown = {**state, "documents_required": bool(preview["required_documents"])}
     return render(
         request,
         "portal/claim_check.html",
         _wizard_context(
             step,
-            state,
+            shown,
             certificate=certificate,
             training_certificate=training,
             allowed=allowed,
