@@ -199,3 +199,17 @@ def test_the_signals_are_computed_for_many_claims_in_a_fixed_number_of_queries(
             found_many = fn(many, settings, today)
         if fn is rules.class_signed_in_at_once:
             assert len(found_few) == 1 and len(found_many) == 4
+
+
+def test_the_reviewer_sees_the_attendance_signal_in_chinese_on_the_claim_page(
+    plan, claim_on, institution_staff, hangzhou_reviewer, client_of
+):
+    from django.urls import reverse
+
+    claim = class_signed_in(plan, claim_on, institution_staff, spread_seconds=30)
+    compute(claim)
+    page = client_of(hangzhou_reviewer).get(reverse("admin:subsidies_subsidyclaim_change", args=[claim.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "全班一分钟内集中签到" in body  # the signal's label
+    assert f"由 {institution_staff.username} 在 09:00:00 至 09:00:30 之间签到" in body  # its evidence
