@@ -456,7 +456,7 @@ def _chosen_bureau(allowed, state):
     return allowed[0] if allowed else None
 
 
-def _preview(request, state, certificate, chosen):
+def _preview(request, certificate, chosen):
     """Every rule, the amount's computation and the documents, for the claim as it stands."""
     return claim_preview(
         trainee=request.trainee,
@@ -477,7 +477,7 @@ def _step_check(request, step, state):
             state = {**state, "bureau": int(form.cleaned_data["bureau"]), "checked": False}
             _save_state(request, state)
     chosen = _chosen_bureau(allowed, state)
-    preview = _preview(request, state, certificate, chosen)
+    preview = _preview(request, certificate, chosen)
     rows = rule_help.explain(preview["results"])
     failed = [r for r in rows if r["state"] == "failed"]
     # Documents the city asks for are uploaded in the next step: only that rule failing
@@ -526,7 +526,7 @@ def _step_documents(request, step, state):
     PDF/JPG/PNG by content, at most 5 MB); on to the payee once none is missing."""
     certificate = _chosen_certificate(request, state)
     chosen = _chosen_bureau(bureaus_for_claim(request.trainee), state)
-    preview = _preview(request, state, certificate, chosen)
+    preview = _preview(request, certificate, chosen)
     kinds = []
     for requirement in preview["required_documents"]:
         kinds += [requirement.kind, *([requirement.alternative] if requirement.alternative else [])]
@@ -651,7 +651,7 @@ def _step_confirm(request, step, state):
             return _goto("check")
         request.session.pop(wizard.STATE_KEY, None)
         return _receipt(claim)
-    preview = _preview(request, state, certificate, chosen)
+    preview = _preview(request, certificate, chosen)
     return render(
         request,
         "portal/claim_confirm.html",

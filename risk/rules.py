@@ -350,7 +350,7 @@ def overlapping_attendance(
     trainee_of_claim = dict(claims.values_list("id", "trainee_id"))
     if not trainee_of_claim:
         return {}
-    pairs = trainee_selectors.overlapping_attendance(trainee_ids=set(trainee_of_claim.values()))
+    pairs = trainee_selectors.overlapping_attendance(trainee_ids=claims.values("trainee_id"))
     if not pairs:
         return {}
     record_ids = {p["first"] for p in pairs} | {p["second"] for p in pairs}
@@ -405,15 +405,14 @@ def class_signed_in_at_once(
     )
     if not enrolment_of_claim:
         return {}
-    plan_ids = set(
-        Enrolment.objects.filter(pk__in=set(enrolment_of_claim.values())).values_list("plan_id", flat=True)
-    )
+    # Subqueries, not lists of ids: the nightly run passes every open claim.
+    enrolments = claims.values("training_certificate__enrolment_id")
     flagged = {
         row["session_id"]: row
         for row in trainee_selectors.sessions_signed_in_in_one_minute(
             min_trainees=settings.sign_in_burst_min_trainees,
             within_seconds=settings.sign_in_burst_seconds,
-            plan_ids=plan_ids,
+            plan_ids=Enrolment.objects.filter(pk__in=enrolments).values("plan_id"),
         )
     }
     if not flagged:
@@ -421,7 +420,7 @@ def class_signed_in_at_once(
     attended: dict[int, list[int]] = defaultdict(list)
     for enrolment_id, session_id in (
         Attendance.objects.current()
-        .filter(session_id__in=list(flagged), enrolment_id__in=set(enrolment_of_claim.values()))
+        .filter(session_id__in=list(flagged), enrolment_id__in=enrolments)
         .values_list("enrolment_id", "session_id")
         .order_by("session_id")
     ):

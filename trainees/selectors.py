@@ -173,7 +173,10 @@ def overlapping_attendance(*, trainee_ids=None) -> list[dict]:
     "first", "second"}]`` with the two record ids."""
     records = Attendance.objects.current().filter(session__isnull=False, minutes__gt=0)
     if trainee_ids is not None:
-        records = records.filter(enrolment__trainee_id__in=list(trainee_ids))
+        # A queryset stays a subquery (the nightly run passes every open claim's trainee).
+        records = records.filter(
+            enrolment__trainee_id__in=trainee_ids if isinstance(trainee_ids, QuerySet) else list(trainee_ids)
+        )
     rows = records.values_list(
         "id", "enrolment__trainee_id", "session__date", "session__starts_at", "session__ends_at"
     ).order_by("enrolment__trainee_id", "session__date", "session__starts_at")
@@ -200,7 +203,9 @@ def sessions_signed_in_in_one_minute(
     found = []
     records = Attendance.objects.current().filter(session__isnull=False, signed_in_at__isnull=False)
     if plan_ids is not None:
-        records = records.filter(session__plan_id__in=list(plan_ids))
+        records = records.filter(
+            session__plan_id__in=plan_ids if isinstance(plan_ids, QuerySet) else list(plan_ids)
+        )
     rows = (
         records.values("session_id")
         .annotate(
