@@ -140,7 +140,6 @@ def test_a_forged_wizard_state_without_the_document_is_refused_at_submission(
     trainee_client, resident, hz_measure, certificates, hangzhou_bureau
 ):
     _training, level = certificates
-    trainee_client.post("/me/claim/payee/", PAYEE)  # saves nothing: the step is not reached
     session = trainee_client.session
     session[wizard.STATE_KEY] = {
         "level_certificate": level.pk,
