@@ -47,7 +47,7 @@ from institutions.models import (
 )
 from institutions.services import plan_accept, plan_create, plan_file, plan_return
 from payments.demo import load_demo_payments
-from portal.demo import load_demo_portal
+from portal.demo import load_demo_portal, load_demo_trainee_record
 from reference.models import Bureau, City, Direction, Level, Occupation
 from reference.services import reference_load
 from risk.demo import load_demo_risk
@@ -259,6 +259,7 @@ class _Demo:
         load_demo_payments()
         load_demo_risk(today=self.today)
         load_demo_training_record(today=self.today, users=self.users)
+        load_demo_trainee_record(today=self.today)
 
     def standards(self) -> None:
         for occupation in Occupation.objects.all():

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
+from django.utils import timezone
+
 from accounts.models import User
 from certificates.services import level_assessment_record, level_certificate_issue, training_certificate_issue
 from institutions.models import EvaluationInstitution, PlanStatus, TrainingInstitution, TrainingPlan
@@ -137,3 +139,57 @@ def load_demo_portal(*, today: datetime.date) -> None:
         plan=hz_class, category=TraineeCategory.PROFESSIONAL, household_city=hangzhou, **APPLICANT_DEMO
     )
     _certify_wang(today=today)
+
+
+def load_demo_trainee_record(*, today: datetime.date) -> None:
+    """王小明's training on the record, for "my attendance" and 评教 in the trainee service:
+    one more class that has ended, attended session by session (online from the platform's
+    log, offline signed in and out by the clerk, one record corrected), completion test
+    passed, not yet rated and without certificates yet. Runs after the sessions of every
+    accepted class were made (``subsidies.demo.load_demo_training_record``)."""
+    from trainees.models import AttendanceSource, SessionMode
+    from trainees.services import attendance_correct, attendance_record
+
+    wang = Trainee.objects.get(user__username="trainee")
+    taken = set(wang.enrolments.values_list("plan_id", flat=True))
+    zone = timezone.get_current_timezone()
+    for plan in (
+        TrainingPlan.objects.filter(status=PlanStatus.ACCEPTED, end_date__lt=today, sessions__isnull=False)
+        .exclude(pk__in=taken)
+        .distinct()
+        .order_by("-end_date")
+    ):
+        clerk = User.objects.filter(institution=plan.institution).order_by("pk").first()
+        if clerk is None or plan.enrolments.count() >= plan.class_size:
+            continue
+        if overlapping_enrolments(trainee=wang, start=plan.start_date, end=plan.end_date).exists():
+            continue
+        enrolment = enrolment_create(plan=plan, trainee=wang, actor=clerk)
+        corrected = None
+        for session in plan.sessions.order_by("date", "starts_at"):
+            start = timezone.make_aware(datetime.datetime.combine(session.date, session.starts_at), zone)
+            end = timezone.make_aware(datetime.datetime.combine(session.date, session.ends_at), zone)
+            online = session.mode == SessionMode.ONLINE
+            record = attendance_record(
+                enrolment=enrolment,
+                session=session,
+                signed_in_at=start - datetime.timedelta(minutes=3),
+                # One offline afternoon signed out by mistake at 15:00: corrected below.
+                signed_out_at=end - datetime.timedelta(hours=2) if corrected is None and not online else end,
+                source=AttendanceSource.PLATFORM if online else AttendanceSource.MANUAL,
+                actor=clerk,
+            )
+            if corrected is None and not online:
+                corrected = record
+        if corrected is not None:
+            attendance_correct(
+                record=corrected,
+                reason="签退时间录入有误，按签到表更正",
+                signed_in_at=corrected.signed_in_at,
+                signed_out_at=timezone.make_aware(
+                    datetime.datetime.combine(corrected.session.date, corrected.session.ends_at), zone
+                ),
+                actor=clerk,
+            )
+        enrolment_record_completion(enrolment=enrolment, passed=True, on=plan.end_date, actor=clerk)
+        return

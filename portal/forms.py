@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from institutions.models import TrainingInstitution
 from reference.models import City, Level, Occupation
+from subsidies.models import DocumentKind
 from trainees.models import PayeeKind, TraineeCategory
 
 
@@ -190,6 +191,53 @@ class PayeeForm(PortalForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].widget.attrs.update(inputmode="numeric", autocomplete="off")
+
+
+class DocumentUploadForm(PortalForm):
+    """One supporting document; its size and type are judged by ``claim_document_attach``."""
+
+    kind = forms.ChoiceField(label=_("Which document"))
+    file = forms.FileField(
+        label=_("File"),
+        help_text=_("A photo or scan: PDF, JPG or PNG, at most 5 MB."),
+        max_length=200,
+    )
+
+    def __init__(self, *args, kinds=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        labels = dict(DocumentKind.choices)
+        offered = [k for k in dict.fromkeys(kinds) if k in labels] or list(labels)
+        self.fields["kind"].choices = [(k, labels[k]) for k in offered]
+        self.fields["file"].widget.attrs.update(
+            accept=".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+        )
+
+
+SCORES = [(n, str(n)) for n in range(5, 0, -1)]
+SCORE_ERRORS = {
+    "required": _("Choose a score from 1 to 5."),
+    "invalid_choice": _("Choose a score from 1 to 5."),
+}
+
+
+def _score(label):
+    return forms.TypedChoiceField(
+        label=label, choices=SCORES, coerce=int, widget=forms.RadioSelect, error_messages=SCORE_ERRORS
+    )
+
+
+class EvaluationForm(PortalForm):
+    """评教: 1-5 on content, teaching and organisation, and a comment."""
+
+    content = _score(_("Content of the course"))
+    teaching = _score(_("Teaching"))
+    organisation = _score(_("Organisation of the class"))
+    comment = forms.CharField(
+        label=_("Comment (optional)"),
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
 
 
 def month_start(value: datetime.date | None) -> datetime.date | None:

@@ -21,6 +21,7 @@ TITLES = {
     rules.WRONG_BUREAU: _("The right bureau"),
     rules.NO_STANDARD: _("A subsidy standard applies"),
     rules.CLAIM_WINDOW_CLOSED: _("Within the claim window"),
+    rules.MISSING_DOCUMENTS: _("Supporting documents the city asks for"),
 }
 
 CLAUSES = {
@@ -42,6 +43,7 @@ CLAUSES = {
     ),
     rules.NO_STANDARD: _("Clause: subsidy standards are published for each occupation and level"),
     rules.CLAIM_WINDOW_CLOSED: _("Clause: claim under the rules of each city"),
+    rules.MISSING_DOCUMENTS: _("Clause: claim the training subsidy under the rules of each city"),
 }
 
 ADVICE = {
@@ -74,6 +76,10 @@ ADVICE = {
     rules.NO_STANDARD: _("Ask the bureau of your city; no standard covers this occupation and level yet."),
     rules.CLAIM_WINDOW_CLOSED: _(
         "The time to claim on this certificate has passed; ask the bureau of your city."
+    ),
+    rules.MISSING_DOCUMENTS: _(
+        "Upload a photo or scan of each document listed (PDF, JPG or PNG) in the next step, "
+        "Supporting documents."
     ),
 }
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -192,12 +191,3 @@ def subsidies_used(trainee: Trainee, year: int | None = None) -> YearUse:
     return YearUse(
         year=year, claims=claims, other_subsidies=other, limit=PolicySettings.current().annual_limit
     )
-
-
-def standard_amount(level_certificate: LevelCertificate) -> Decimal | None:
-    standard = SubsidyStandard.in_force(
-        occupation_id=level_certificate.occupation_id,
-        level=level_certificate.level,
-        on=level_certificate.issued_on,
-    )
-    return standard.amount if standard is not None else None

@@ -37,6 +37,8 @@ from portal.forms import (
     BureauChoiceForm,
     CertificateLookupForm,
     CodeForm,
+    DocumentUploadForm,
+    EvaluationForm,
     IdentityForm,
     LoginForm,
     PayeeForm,
@@ -50,18 +52,29 @@ from portal.selectors import (
     matching_training_certificate,
     plan_for_notice,
     plans_for_notice,
-    standard_amount,
     standards_in_force,
     subsidies_used,
 )
 from portal.services import account_activate, code_request, password_reset
 from reference.models import Level
+from subsidies import rules as claim_rules
 from subsidies.models import ACTIVE_CLAIM_STATUSES, ClaimStatus
-from subsidies.selectors import claim_events, claims_visible_to
-from subsidies.services import ClaimIneligible, claim_check, claim_submit, claim_withdraw
-from trainees.models import Trainee
-from trainees.selectors import continuing_education_by_year, enrolments_visible_to
-from trainees.services import application_submit, trainee_set_payee_account
+from subsidies.selectors import claim_documents_visible_to, claim_events, claims_visible_to
+from subsidies.services import (
+    ClaimIneligible,
+    claim_document_attach,
+    claim_preview,
+    claim_submit,
+    claim_withdraw,
+)
+from subsidies.views import document_response
+from trainees.models import CompletionResult, Trainee
+from trainees.selectors import (
+    attendance_for_trainee,
+    continuing_education_by_year,
+    enrolments_visible_to,
+)
+from trainees.services import application_submit, evaluation_submit, trainee_set_payee_account
 
 ACTIVE = [s.value for s in ACTIVE_CLAIM_STATUSES]
 LOOKUP_LIMIT = 10  # certificate look-ups per address per window
@@ -368,9 +381,10 @@ def certificate_detail(request, pk: int):
 # -- the claim wizard ---------------------------------------------------------------------------
 
 
-def _wizard_context(step: wizard.Step, **extra) -> dict:
-    index = [s.name for s in wizard.STEPS].index(step.name)
-    return {"steps": wizard.STEPS, "step": step, "step_number": index + 1, **extra}
+def _wizard_context(step: wizard.Step, state: dict, **extra) -> dict:
+    steps = wizard.steps_for(state)
+    index = [s.name for s in steps].index(step.name)
+    return {"steps": steps, "step": step, "step_number": index + 1, **extra}
 
 
 @trainee_page
@@ -414,13 +428,14 @@ def _step_certificate(request, step, state):
     error = ""
     if request.method == "POST":
         if chosen and chosen.isdigit() and any(c.pk == int(chosen) for c in certificates):
-            _save_state(request, {"level_certificate": int(chosen)})
-            return _goto(wizard.next_step(step.name).name)
+            state = {"level_certificate": int(chosen)}
+            _save_state(request, state)
+            return _goto(wizard.next_step(step.name, state).name)
         error = _("Choose one of your level certificates.")
     return render(
         request,
         "portal/claim_certificate.html",
-        _wizard_context(step, certificates=certificates, chosen=chosen, error=error),
+        _wizard_context(step, state, certificates=certificates, chosen=chosen, error=error),
     )
 
 
@@ -438,6 +453,16 @@ def _chosen_bureau(allowed, state):
     return allowed[0] if allowed else None
 
 
+def _preview(request, certificate, chosen):
+    """Every rule, the amount's computation and the documents, for the claim as it stands."""
+    return claim_preview(
+        trainee=request.trainee,
+        training_certificate=matching_training_certificate(certificate),
+        level_certificate=certificate,
+        bureau=chosen.bureau if chosen else None,
+    )
+
+
 def _step_check(request, step, state):
     trainee = request.trainee
     certificate = _chosen_certificate(request, state)
@@ -449,22 +474,31 @@ def _step_check(request, step, state):
             state = {**state, "bureau": int(form.cleaned_data["bureau"]), "checked": False}
             _save_state(request, state)
     chosen = _chosen_bureau(allowed, state)
-    results = claim_check(
-        trainee=trainee,
-        training_certificate=training,
-        level_certificate=certificate,
-        bureau=chosen.bureau if chosen else None,
-    )
-    rows = rule_help.explain(results)
-    eligible = not any(r["state"] == "failed" for r in rows)
+    preview = _preview(request, certificate, chosen)
+    rows = rule_help.explain(preview["results"])
+    failed = [r for r in rows if r["state"] == "failed"]
+    # Documents the city asks for are uploaded in the next step: only that rule failing
+    # does not stop the trainee here.
+    blocking = [r for r in failed if r["code"] != claim_rules.MISSING_DOCUMENTS]
+    eligible = not blocking
     if request.method == "POST" and "continue" in request.POST and eligible and chosen is not None:
-        _save_state(request, {**state, "bureau": chosen.bureau.pk, "checked": True})
-        return _goto(wizard.next_step(step.name).name)
+        state = {
+            **state,
+            "bureau": chosen.bureau.pk,
+            "checked": True,
+            "documents_required": bool(preview["required_documents"]),
+            "documents": False,
+        }
+        _save_state(request, state)
+        return _goto(wizard.next_step(step.name, state).name)
+    # Once the check knows the city asks for documents, the step list shows that step too.
+    shown = {**state, "documents_required": bool(preview["required_documents"])}
     return render(
         request,
         "portal/claim_check.html",
         _wizard_context(
             step,
+            shown,
             certificate=certificate,
             training_certificate=training,
             allowed=allowed,
@@ -473,9 +507,69 @@ def _step_check(request, step, state):
                 initial={"bureau": chosen.bureau.pk if chosen else None}, allowed=allowed
             ),
             rows=rows,
-            failed=[r for r in rows if r["state"] == "failed"],
+            failed=failed,
             eligible=eligible,
-            amount=standard_amount(certificate),
+            documents_to_upload=eligible and bool(failed),
+            computation=preview["computation"],
+            measure=preview["measure"],
+            required_documents=preview["required_documents"],
+            missing_documents=preview["missing_documents"],
+        ),
+    )
+
+
+def _step_documents(request, step, state):
+    """申领材料: upload what the city's measure asks for the basis (checked by the service:
+    PDF/JPG/PNG by content, at most 5 MB); on to the payee once none is missing."""
+    certificate = _chosen_certificate(request, state)
+    chosen = _chosen_bureau(bureaus_for_claim(request.trainee), state)
+    preview = _preview(request, certificate, chosen)
+    kinds = []
+    for requirement in preview["required_documents"]:
+        kinds += [requirement.kind, *([requirement.alternative] if requirement.alternative else [])]
+    form = DocumentUploadForm(
+        request.POST if "upload" in request.POST else None,
+        request.FILES if "upload" in request.POST else None,
+        kinds=kinds,
+    )
+    error = ""
+    if request.method == "POST" and "upload" in request.POST:
+        if form.is_valid():
+            try:
+                document = claim_document_attach(
+                    trainee=request.trainee,
+                    kind=form.cleaned_data["kind"],
+                    file=form.cleaned_data["file"],
+                    actor=request.user,
+                )
+            except ApplicationError as exc:
+                form.add_service_errors(exc)
+            else:
+                messages.success(
+                    request,
+                    _("%(document)s uploaded: %(name)s.")
+                    % {"document": document.get_kind_display(), "name": document.original_name},
+                )
+                return _goto(step.name)
+    elif request.method == "POST" and "continue" in request.POST:
+        if not preview["missing_documents"]:
+            state = {**state, "documents": True}
+            _save_state(request, state)
+            return _goto(wizard.next_step(step.name, state).name)
+        error = _("Upload every document listed as missing before you go on.")
+    return render(
+        request,
+        "portal/claim_documents.html",
+        _wizard_context(
+            step,
+            state,
+            chosen=chosen,
+            measure=preview["measure"],
+            required_documents=preview["required_documents"],
+            missing_documents=preview["missing_documents"],
+            uploads=claim_documents_visible_to(request.user).filter(claim__isnull=True),
+            form=form,
+            error=error,
         ),
     )
 
@@ -488,8 +582,9 @@ def _step_payee(request, step, state):
     )
     if request.method == "POST":
         if "use_saved" in request.POST and trainee.has_payee_account:
-            _save_state(request, {**state, "payee": True})
-            return _goto(wizard.next_step(step.name).name)
+            state = {**state, "payee": True}
+            _save_state(request, state)
+            return _goto(wizard.next_step(step.name, state).name)
         if form.is_valid():
             try:
                 trainee_set_payee_account(
@@ -502,9 +597,12 @@ def _step_payee(request, step, state):
             except ApplicationError as exc:
                 form.add_service_errors(exc)
             else:
-                _save_state(request, {**state, "payee": True})
-                return _goto(wizard.next_step(step.name).name)
-    return render(request, "portal/claim_payee.html", _wizard_context(step, trainee=trainee, form=form))
+                state = {**state, "payee": True}
+                _save_state(request, state)
+                return _goto(wizard.next_step(step.name, state).name)
+    return render(
+        request, "portal/claim_payee.html", _wizard_context(step, state, trainee=trainee, form=form)
+    )
 
 
 def _existing_claim(request, level_certificate_id):
@@ -550,16 +648,20 @@ def _step_confirm(request, step, state):
             return _goto("check")
         request.session.pop(wizard.STATE_KEY, None)
         return _receipt(claim)
+    preview = _preview(request, certificate, chosen)
     return render(
         request,
         "portal/claim_confirm.html",
         _wizard_context(
             step,
+            state,
             trainee=trainee,
             certificate=certificate,
             training_certificate=matching_training_certificate(certificate),
             chosen=chosen,
-            amount=standard_amount(certificate),
+            computation=preview["computation"],
+            measure=preview["measure"],
+            uploads=claim_documents_visible_to(request.user).filter(claim__isnull=True),
         ),
     )
 
@@ -567,6 +669,7 @@ def _step_confirm(request, step, state):
 STEP_VIEWS = {
     "certificate": _step_certificate,
     "check": _step_check,
+    "documents": _step_documents,
     "payee": _step_payee,
     "confirm": _step_confirm,
 }
@@ -608,6 +711,9 @@ def claim_detail(request, pk: int):
         {
             "claim": claim,
             "events": claim_events(claim),
+            "documents": claim_documents_visible_to(request.user)
+            .filter(claim=claim)
+            .order_by("uploaded_at", "id"),
             "receipt": request.GET.get("receipt") == "1",
             "can_withdraw": claim.status == ClaimStatus.SUBMITTED,
         },
@@ -647,3 +753,70 @@ def messages_read_all(request):
     count = messages_mark_all_read(user=request.user)
     messages.success(request, _("%(count)s messages marked as read.") % {"count": count})
     return redirect("portal:inbox")
+
+
+@trainee_page
+def document_file(request, pk: int):
+    """A supporting document's file, to its own trainee only (the scoped selector: anyone
+    else's is a 404, never a 403 that confirms it exists)."""
+    return document_response(get_object_or_404(claim_documents_visible_to(request.user), pk=pk))
+
+
+# -- training on the record (考勤与评教) ---------------------------------------------------------
+
+
+@trainee_page
+def attendance(request):
+    """我的考勤: per class, each session attended as it stands after corrections."""
+    classes: dict[int, dict] = {}
+    for record in attendance_for_trainee(trainee=request.trainee):
+        entry = classes.setdefault(
+            record.enrolment_id, {"enrolment": record.enrolment, "records": [], "minutes": 0}
+        )
+        entry["records"].append(record)
+        entry["minutes"] += record.minutes
+    enrolments = list(
+        enrolments_visible_to(request.user).select_related("evaluation").order_by("-plan__start_date")
+    )
+    for enrolment in enrolments:
+        enrolment.can_evaluate = (
+            enrolment.completion_result != CompletionResult.PENDING and not _has_evaluation(enrolment)
+        )
+    return render(
+        request,
+        "portal/attendance.html",
+        {"classes": list(classes.values()), "enrolments": enrolments},
+    )
+
+
+def _has_evaluation(enrolment) -> bool:
+    # The reverse one-to-one raises RelatedObjectDoesNotExist, an AttributeError, when absent.
+    return hasattr(enrolment, "evaluation")
+
+
+@trainee_page
+def evaluate(request, pk: int):
+    """评教: after the completion test the trainee rates the class once."""
+    enrolment = get_object_or_404(enrolments_visible_to(request.user), pk=pk)
+    if _has_evaluation(enrolment):
+        return render(
+            request, "portal/evaluation.html", {"enrolment": enrolment, "done": enrolment.evaluation}
+        )
+    form = EvaluationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            evaluation_submit(enrolment=enrolment, actor=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, _("Thank you: your evaluation of the class was recorded."))
+            return redirect("portal:attendance")
+    return render(
+        request,
+        "portal/evaluation.html",
+        {
+            "enrolment": enrolment,
+            "form": form,
+            "completed": enrolment.completion_result != CompletionResult.PENDING,
+        },
+    )

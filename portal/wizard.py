@@ -1,10 +1,11 @@
 """The claim wizard's steps, declared as data.
 
-Each step names its page and what it needs done before it; the views walk this list, so a
-step (for example "supporting documents" before the confirmation) is added by inserting one
-entry and its view, without touching the others. The state lives in the session under
-``STATE_KEY``: the level certificate chosen, the bureau, whether the payee account was
-confirmed.
+Each step names its page, the state key finishing it sets (``provides``) and, for a step
+only some claims need, the state key that switches it on (``only_if``). The views walk this
+list, so a step is added by inserting one entry and its view. The state lives in the session
+under ``STATE_KEY``: the level certificate chosen, the bureau, whether the rules were
+checked, whether the city's measure asks for documents and they are uploaded, whether the
+payee account was confirmed.
 """
 
 from __future__ import annotations
@@ -20,41 +21,48 @@ STATE_KEY = "portal_claim_wizard"
 class Step:
     name: str  # the URL segment: /me/claim/<name>/
     title: str
-    # State keys that must be set before this step can be shown.
-    needs: tuple[str, ...] = ()
+    provides: str = ""  # the state key set when the step is done
+    only_if: str = ""  # the step belongs to this claim's wizard only when this key is true
 
 
 STEPS: list[Step] = [
-    Step("certificate", _("Choose a certificate")),
-    Step("check", _("Check the rules"), needs=("level_certificate",)),
-    Step("payee", _("Payee account"), needs=("level_certificate", "bureau", "checked")),
-    Step("confirm", _("Confirm and submit"), needs=("level_certificate", "bureau", "checked", "payee")),
+    Step("certificate", _("Choose a certificate"), provides="level_certificate"),
+    Step("check", _("Check the rules"), provides="checked"),
+    # 各市配套措施: only when the measure of the bureau's city asks documents for the basis
+    # (the check step finds out and sets ``documents_required``).
+    Step("documents", _("Supporting documents"), provides="documents", only_if="documents_required"),
+    Step("payee", _("Payee account"), provides="payee"),
+    Step("confirm", _("Confirm and submit")),
 ]
+
+
+def steps_for(state: dict) -> list[Step]:
+    """The steps of this claim's wizard (a conditional step only when switched on)."""
+    return [s for s in STEPS if not s.only_if or state.get(s.only_if)]
 
 
 def step_named(name: str) -> Step | None:
     return next((s for s in STEPS if s.name == name), None)
 
 
-def next_step(name: str) -> Step | None:
-    names = [s.name for s in STEPS]
+def next_step(name: str, state: dict | None = None) -> Step | None:
+    steps = steps_for(state or {})
+    names = [s.name for s in steps]
     index = names.index(name)
-    return STEPS[index + 1] if index + 1 < len(STEPS) else None
+    return steps[index + 1] if index + 1 < len(steps) else None
 
 
 def first_missing(state: dict, step: Step) -> Step:
-    """The earliest step whose work ``step`` still needs (``step`` itself if none is missing)."""
-    for earlier in STEPS:
+    """The earliest step still to be done before ``step`` (``step`` itself if none is).
+
+    A step this claim does not need (no documents asked) sends the trainee to the first
+    step not yet done, as does one whose earlier steps are not done.
+    """
+    steps = steps_for(state)
+    for earlier in steps:
         if earlier.name == step.name:
             return step
-        if any(key in step.needs and not state.get(key) for key in _provides(earlier)):
+        if not state.get(earlier.provides):
             return earlier
-    return step
-
-
-def _provides(step: Step) -> tuple[str, ...]:
-    """What finishing ``step`` sets: the keys the next step needs that this one did not."""
-    following = next_step(step.name)
-    if following is None:
-        return ()
-    return tuple(k for k in following.needs if k not in step.needs)
+    # ``step`` is not part of this claim's wizard: the first unfinished step, else the last.
+    return next((s for s in steps if s.provides and not state.get(s.provides)), steps[-1])

@@ -72,6 +72,46 @@ def describe(code: str, evidence: dict):
                 )
                 % evidence
             )
-    except (KeyError, TypeError, ValueError):
+        if code == SignalCode.OVERLAPPING_ATTENDANCE:
+            return format_html(
+                "{}<ul>{}</ul>",
+                _("Sessions attended at the same time:"),
+                format_html_join(
+                    "",
+                    "<li>{}</li>",
+                    (
+                        (
+                            _("%(date)s %(first)s and %(second)s, overlapping %(minutes)s minutes")
+                            % {
+                                "date": p["sessions"][0]["date"],
+                                "first": f"{p['sessions'][0]['class']} {p['sessions'][0]['start']}–{p['sessions'][0]['end']}",
+                                "second": f"{p['sessions'][1]['class']} {p['sessions'][1]['start']}–{p['sessions'][1]['end']}",
+                                "minutes": p["minutes"],
+                            },
+                        )
+                        for p in evidence["pairs"]
+                    ),
+                ),
+            )
+        if code == SignalCode.CLASS_SIGNED_IN_AT_ONCE:
+            return format_html(
+                "{}<ul>{}</ul>",
+                _("Sessions whose whole class was signed in at once:"),
+                format_html_join(
+                    "",
+                    "<li>{}</li>",
+                    (
+                        (
+                            _(
+                                "%(class)s, %(date)s %(start)s: %(trainees)s trainees signed in by %(operator)s "
+                                "between %(first)s and %(last)s"
+                            )
+                            % s,
+                        )
+                        for s in evidence["sessions"]
+                    ),
+                ),
+            )
+    except (KeyError, TypeError, ValueError, IndexError):
         pass
     return str(evidence)

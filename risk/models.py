@@ -30,6 +30,9 @@ class SignalCode(models.TextChoices):
     )
     INSTITUTION_PASS_RATE = "institution_pass_rate", _("Institution's pass rate implausibly high")
     CLAIM_BURST = "claim_burst", _("Many claims from one institution on one day")
+    # Training on the record (考勤): attendance feeds the signals.
+    OVERLAPPING_ATTENDANCE = "overlapping_attendance", _("Sessions attended at the same time")
+    CLASS_SIGNED_IN_AT_ONCE = "class_signed_in_at_once", _("Whole class signed in within one minute")
 
 
 class RiskSettings(models.Model):
@@ -63,6 +66,21 @@ class RiskSettings(models.Model):
         default=20,
         validators=[MinValueValidator(1)],
     )
+    attendance_overlap_min_minutes = models.PositiveSmallIntegerField(
+        _("fewest minutes two attended sessions overlap before it is a signal"),
+        default=1,
+        validators=[MinValueValidator(1)],
+    )
+    sign_in_burst_min_trainees = models.PositiveSmallIntegerField(
+        _("fewest trainees signed in at once by one operator before it is a signal"),
+        default=5,
+        validators=[MinValueValidator(2)],
+    )
+    sign_in_burst_seconds = models.PositiveSmallIntegerField(
+        _("seconds within which a whole class signed in is a signal"),
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(3600)],
+    )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
@@ -89,6 +107,18 @@ class RiskSettings(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(claim_burst_max_per_day__gte=1), name="risk_risksettings_burst_min"
+            ),
+            models.CheckConstraint(
+                condition=Q(attendance_overlap_min_minutes__gte=1),
+                name="risk_risksettings_overlap_minutes_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(sign_in_burst_min_trainees__gte=2),
+                name="risk_risksettings_sign_in_at_least_two",
+            ),
+            models.CheckConstraint(
+                condition=Q(sign_in_burst_seconds__gte=1, sign_in_burst_seconds__lte=3600),
+                name="risk_risksettings_sign_in_seconds_range",
             ),
         ]
 

@@ -19,13 +19,15 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from core.identity import mask_account_number, mask_resident_id
 from risk.models import RiskSettings, SignalCode
 from subsidies.models import SubsidyClaim
-from trainees.models import CompletionResult, Enrolment, Trainee
+from trainees import selectors as trainee_selectors
+from trainees.models import Attendance, ClassSession, CompletionResult, Enrolment, Trainee
 
 Evidence = dict
 Rule = Callable[[QuerySet, RiskSettings, datetime.date], dict[int, Evidence]]
@@ -331,4 +333,131 @@ def claim_burst(claims: QuerySet, settings: RiskSettings, today: datetime.date) 
                 "claims": n,
                 "limit": settings.claim_burst_max_per_day,
             }
+    return found
+
+
+def _minutes(value: datetime.time) -> int:
+    return value.hour * 60 + value.minute
+
+
+@rule(SignalCode.OVERLAPPING_ATTENDANCE)
+def overlapping_attendance(
+    claims: QuerySet, settings: RiskSettings, today: datetime.date
+) -> dict[int, Evidence]:
+    """严格培训学员考勤: the trainee attended two sessions (of one class or two) that overlap
+    by at least ``attendance_overlap_min_minutes`` (1); back to back (one ends as the next
+    starts) is no overlap. Corrected records count as corrected."""
+    trainee_of_claim = dict(claims.values_list("id", "trainee_id"))
+    if not trainee_of_claim:
+        return {}
+    pairs = trainee_selectors.overlapping_attendance(trainee_ids=claims.values("trainee_id"))
+    if not pairs:
+        return {}
+    record_ids = {p["first"] for p in pairs} | {p["second"] for p in pairs}
+    sessions = {
+        pk: {
+            "record": pk,
+            "session": session_id,
+            "class": title,
+            "date": day.isoformat(),
+            "start": start.strftime("%H:%M"),
+            "end": end.strftime("%H:%M"),
+            "_start": _minutes(start),
+            "_end": _minutes(end),
+        }
+        for pk, session_id, title, day, start, end in Attendance.objects.filter(
+            pk__in=record_ids
+        ).values_list(
+            "id",
+            "session_id",
+            "session__plan__title",
+            "session__date",
+            "session__starts_at",
+            "session__ends_at",
+        )
+    }
+    by_trainee: dict[int, list[dict]] = defaultdict(list)
+    for pair in pairs:
+        first, second = sessions[pair["first"]], sessions[pair["second"]]
+        overlap = min(first["_end"], second["_end"]) - max(first["_start"], second["_start"])
+        if overlap < settings.attendance_overlap_min_minutes:
+            continue
+        public = [{k: v for k, v in s.items() if not k.startswith("_")} for s in (first, second)]
+        by_trainee[pair["trainee_id"]].append({"sessions": public, "minutes": overlap})
+    return {
+        claim_id: {"pairs": by_trainee[trainee_id][:EVIDENCE_LIMIT], "count": len(by_trainee[trainee_id])}
+        for claim_id, trainee_id in trainee_of_claim.items()
+        if by_trainee.get(trainee_id)
+    }
+
+
+@rule(SignalCode.CLASS_SIGNED_IN_AT_ONCE)
+def class_signed_in_at_once(
+    claims: QuerySet, settings: RiskSettings, today: datetime.date
+) -> dict[int, Evidence]:
+    """加强对线上线下培训的全过程记录: a session of the claim's class in which every trainee
+    signed in (at least ``sign_in_burst_min_trainees``, 5) was signed in by one operator
+    within less than ``sign_in_burst_seconds`` (60) of the first, the claimant among them."""
+    enrolment_of_claim = dict(
+        claims.exclude(training_certificate__enrolment__isnull=True).values_list(
+            "id", "training_certificate__enrolment_id"
+        )
+    )
+    if not enrolment_of_claim:
+        return {}
+    # Subqueries, not lists of ids: the nightly run passes every open claim.
+    enrolments = claims.values("training_certificate__enrolment_id")
+    flagged = {
+        row["session_id"]: row
+        for row in trainee_selectors.sessions_signed_in_in_one_minute(
+            min_trainees=settings.sign_in_burst_min_trainees,
+            within_seconds=settings.sign_in_burst_seconds,
+            plan_ids=Enrolment.objects.filter(pk__in=enrolments).values("plan_id"),
+        )
+    }
+    if not flagged:
+        return {}
+    attended: dict[int, list[int]] = defaultdict(list)
+    for enrolment_id, session_id in (
+        Attendance.objects.current()
+        .filter(session_id__in=list(flagged), enrolment_id__in=enrolments)
+        .values_list("enrolment_id", "session_id")
+        .order_by("session_id")
+    ):
+        attended[enrolment_id].append(session_id)
+    if not attended:
+        return {}
+    details = {
+        pk: (title, day, start)
+        for pk, title, day, start in ClassSession.objects.filter(pk__in=list(flagged)).values_list(
+            "id", "plan__title", "date", "starts_at"
+        )
+    }
+    operators = dict(
+        get_user_model()
+        .objects.filter(pk__in={row["operator_id"] for row in flagged.values()})
+        .values_list("id", "username")
+    )
+    zone = ZoneInfo(django_settings.TIME_ZONE)
+    found = {}
+    for claim_id, enrolment_id in enrolment_of_claim.items():
+        sessions = []
+        for session_id in attended.get(enrolment_id, ()):
+            row = flagged[session_id]
+            title, day, start = details[session_id]
+            sessions.append(
+                {
+                    "session": session_id,
+                    "class": title,
+                    "date": day.isoformat(),
+                    "start": start.strftime("%H:%M"),
+                    "trainees": row["count"],
+                    "operator": operators.get(row["operator_id"], ""),
+                    "first": row["first"].astimezone(zone).strftime("%H:%M:%S"),
+                    "last": row["last"].astimezone(zone).strftime("%H:%M:%S"),
+                    "seconds": int((row["last"] - row["first"]).total_seconds()),
+                }
+            )
+        if sessions:
+            found[claim_id] = {"sessions": sessions[:EVIDENCE_LIMIT], "count": len(sessions)}
     return found

@@ -173,7 +173,10 @@ def overlapping_attendance(*, trainee_ids=None) -> list[dict]:
     "first", "second"}]`` with the two record ids."""
     records = Attendance.objects.current().filter(session__isnull=False, minutes__gt=0)
     if trainee_ids is not None:
-        records = records.filter(enrolment__trainee_id__in=list(trainee_ids))
+        # A queryset stays a subquery (the nightly run passes every open claim's trainee).
+        records = records.filter(
+            enrolment__trainee_id__in=trainee_ids if isinstance(trainee_ids, QuerySet) else list(trainee_ids)
+        )
     rows = records.values_list(
         "id", "enrolment__trainee_id", "session__date", "session__starts_at", "session__ends_at"
     ).order_by("enrolment__trainee_id", "session__date", "session__starts_at")
@@ -188,31 +191,46 @@ def overlapping_attendance(*, trainee_ids=None) -> list[dict]:
     return pairs
 
 
-def sessions_signed_in_in_one_minute(*, min_trainees: int = 5) -> list[dict]:
-    """Sessions where every trainee signed in was signed in within the same minute by one
-    operator (a whole class "signed in" at once), for the risk signals: ``[{"session_id",
-    "operator_id", "count"}]``."""
+def sessions_signed_in_in_one_minute(
+    *, min_trainees: int = 5, within_seconds: int = 60, plan_ids=None
+) -> list[dict]:
+    """Sessions where every trainee signed in was signed in by one operator within less
+    than ``within_seconds`` of the first (a whole class "signed in" at once), with at
+    least ``min_trainees`` signed in, for the risk signals: ``[{"session_id",
+    "operator_id", "count", "first", "last"}]``. ``plan_ids``: only those classes'."""
     from django.db.models import Count, Max, Min
 
     found = []
+    records = Attendance.objects.current().filter(session__isnull=False, signed_in_at__isnull=False)
+    if plan_ids is not None:
+        records = records.filter(
+            session__plan_id__in=plan_ids if isinstance(plan_ids, QuerySet) else list(plan_ids)
+        )
     rows = (
-        Attendance.objects.current()
-        .filter(session__isnull=False, signed_in_at__isnull=False)
-        .values("session_id")
+        records.values("session_id")
         .annotate(
             count=Count("id"),
             operators=Count("operator_id", distinct=True),
+            unrecorded=Count("id", filter=Q(operator_id__isnull=True)),
             first=Min("signed_in_at"),
             last=Max("signed_in_at"),
             operator=Max("operator_id"),
         )
-        .filter(count__gte=min_trainees, operators=1)
-        .order_by()
+        # One operator for every record: a record without one (a platform's own log) is not
+        # a clerk signing the class in.
+        .filter(count__gte=min_trainees, operators=1, unrecorded=0)
+        .order_by("session_id")
     )
     for row in rows:
-        if (row["last"] - row["first"]).total_seconds() < 60:
+        if (row["last"] - row["first"]).total_seconds() < within_seconds:
             found.append(
-                {"session_id": row["session_id"], "operator_id": row["operator"], "count": row["count"]}
+                {
+                    "session_id": row["session_id"],
+                    "operator_id": row["operator"],
+                    "count": row["count"],
+                    "first": row["first"],
+                    "last": row["last"],
+                }
             )
     return found
 

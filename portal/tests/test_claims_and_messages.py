@@ -38,7 +38,21 @@ def walk_to_confirm(client, level):
 
 
 def test_the_wizard_steps_are_declared_in_order():
-    assert [s.name for s in wizard.STEPS] == ["certificate", "check", "payee", "confirm"]
+    assert [s.name for s in wizard.STEPS] == ["certificate", "check", "documents", "payee", "confirm"]
+    # The documents step belongs to a claim's wizard only when its city asks for documents.
+    assert [s.name for s in wizard.steps_for({})] == ["certificate", "check", "payee", "confirm"]
+    assert "documents" in [s.name for s in wizard.steps_for({"documents_required": True})]
+
+
+def test_a_step_not_yet_reached_or_not_needed_sends_back_to_the_first_unfinished():
+    documents, payee = wizard.step_named("documents"), wizard.step_named("payee")
+    checked = {"level_certificate": 1, "bureau": 2, "checked": True}
+    assert wizard.first_missing(checked, documents).name == "payee"  # no documents asked
+    asked = {**checked, "documents_required": True}
+    assert wizard.first_missing(asked, payee).name == "documents"
+    assert wizard.first_missing({**asked, "documents": True}, payee).name == "payee"
+    assert wizard.next_step("check", asked).name == "documents"
+    assert wizard.next_step("check", checked).name == "payee"
 
 
 def test_a_step_cannot_be_skipped(trainee_client, certificates):

@@ -284,7 +284,13 @@ def test_risk_selectors_find_overlapping_attendance_and_a_class_signed_in_in_one
             actor=institution_staff,
         )
     assert sessions_signed_in_in_one_minute(min_trainees=5) == [
-        {"session_id": session.pk, "operator_id": institution_staff.pk, "count": 5}
+        {
+            "session_id": session.pk,
+            "operator_id": institution_staff.pk,
+            "count": 5,
+            "first": at(9, 0),
+            "last": at(9, 0) + datetime.timedelta(seconds=20),
+        }
     ]
     # The first trainee also attends another class's session at the same time.
     other_plan = TrainingPlanFactory(institution=institution)
