@@ -172,7 +172,9 @@ class LoginAttemptCounter(models.Model):
         verbose_name_plural = _("login attempt counters")
         constraints = [
             models.CheckConstraint(
-                condition=Q(attempts__gte=0), name="accounts_loginattemptcounter_attempts_not_negative"
+                condition=Q(attempts__gte=0),
+                name="accounts_loginattemptcounter_attempts_not_negative",
+                violation_error_message=_("The number of attempts cannot be negative."),
             )
         ]
 

@@ -89,6 +89,9 @@ class ChainHead(models.Model):
             models.CheckConstraint(
                 condition=models.Q(archived_seq__lte=models.F("seq")),
                 name="audit_chainhead_archived_not_ahead",
+                violation_error_message=_(
+                    "The archived position cannot be ahead of the chain's last position."
+                ),
             ),
         ]
 
@@ -125,7 +128,11 @@ class HashChainedModel(AppendOnlyModel):
     class Meta(AppendOnlyModel.Meta):
         abstract = True
         constraints = [
-            models.UniqueConstraint(fields=["chain_seq"], name="%(app_label)s_%(class)s_chain_seq_unique"),
+            models.UniqueConstraint(
+                fields=["chain_seq"],
+                name="%(app_label)s_%(class)s_chain_seq_unique",
+                violation_error_message=_("Another record took this place in the chain; try again."),
+            ),
         ]
 
     def save(self, *args, **kwargs):

@@ -112,9 +112,15 @@ class AccessLogArchive(models.Model):
         verbose_name_plural = _("access log archives")
         ordering = ["-last_seq"]
         constraints = [
-            models.UniqueConstraint(fields=["last_seq"], name="audit_accesslogarchive_last_seq_unique"),
+            models.UniqueConstraint(
+                fields=["last_seq"],
+                name="audit_accesslogarchive_last_seq_unique",
+                violation_error_message=_("An archive file already ends at this position."),
+            ),
             models.CheckConstraint(
-                condition=models.Q(first_seq__lte=models.F("last_seq")), name="audit_accesslogarchive_range"
+                condition=models.Q(first_seq__lte=models.F("last_seq")),
+                name="audit_accesslogarchive_range",
+                violation_error_message=_("An archive's first position cannot be after its last."),
             ),
         ]
 

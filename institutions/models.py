@@ -296,7 +296,6 @@ class TrainingPlan(models.Model):
         return f"{self.institution} · {self.title}"
 
 
-
 class PlanEvent(HashChainedModel):
     """Append-only log of a plan's filing steps, hash-chained (``audit.chain``)."""
 

@@ -109,7 +109,7 @@ def payee_account_masked(obj):
 def attach() -> None:
     from subsidies.models import SubsidyClaim
 
-    claim_admin = admin.site._registry.get(SubsidyClaim)
+    claim_admin = admin.site.get_model_admin(SubsidyClaim) if admin.site.is_registered(SubsidyClaim) else None
     if claim_admin is None:  # the admin is not installed (a management command's settings)
         return
     # Actions through the claims admin's own hook (core.admin.ActionHooksMixin).

@@ -82,14 +82,19 @@ class PaymentBatch(models.Model):
         ordering = ["-created_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=BatchStatus.values), name="payments_paymentbatch_status_valid"
+                condition=Q(status__in=BatchStatus.values),
+                name="payments_paymentbatch_status_valid",
+                violation_error_message=_("Unknown batch status."),
             ),
             models.CheckConstraint(
-                condition=Q(total__gte=0), name="payments_paymentbatch_total_non_negative"
+                condition=Q(total__gte=0),
+                name="payments_paymentbatch_total_non_negative",
+                violation_error_message=_("A batch's total cannot be negative."),
             ),
             models.CheckConstraint(
                 condition=~Q(status__in=["exported", "reconciled"]) | Q(exported_at__isnull=False),
                 name="payments_paymentbatch_exported_has_time",
+                violation_error_message=_("An exported batch must have the time of export."),
             ),
             # 成功 + 失败 = 批次: a reconciled batch accounts for every claim and every yuan.
             models.CheckConstraint(
@@ -100,10 +105,14 @@ class PaymentBatch(models.Model):
                     & Q(paid_total=models.F("total") - models.F("failed_total"))
                 ),
                 name="payments_paymentbatch_reconciled_balances",
+                violation_error_message=_(
+                    "A reconciled batch's paid and failed rows must add up to the batch."
+                ),
             ),
             models.CheckConstraint(
                 condition=~Q(status="cancelled") | (Q(cancelled_at__isnull=False) & ~Q(cancel_reason="")),
                 name="payments_paymentbatch_cancelled_has_reason",
+                violation_error_message=_("Cancelling a batch needs a reason."),
             ),
         ]
         indexes = [models.Index(fields=["bureau", "status"], name="batch_bureau_status_idx")]
@@ -162,23 +171,39 @@ class PaymentItem(models.Model):
                 fields=["claim"],
                 condition=Q(is_pending=True),
                 name="payments_paymentitem_one_pending_batch_per_claim",
+                violation_error_message=_("This claim is already in a batch waiting for the bank's result."),
             ),
-            models.UniqueConstraint(fields=["batch", "row"], name="payments_paymentitem_row_unique"),
             models.UniqueConstraint(
-                fields=["batch", "claim"], name="payments_paymentitem_claim_once_per_batch"
+                fields=["batch", "row"],
+                name="payments_paymentitem_row_unique",
+                violation_error_message=_("This row number is already used in the batch."),
+            ),
+            models.UniqueConstraint(
+                fields=["batch", "claim"],
+                name="payments_paymentitem_claim_once_per_batch",
+                violation_error_message=_("This claim is already in this batch."),
             ),
             # Nothing is ever paid twice: one paid item per claim, whatever the batch.
             models.UniqueConstraint(
-                fields=["claim"], condition=Q(result="paid"), name="payments_paymentitem_paid_once"
+                fields=["claim"],
+                condition=Q(result="paid"),
+                name="payments_paymentitem_paid_once",
+                violation_error_message=_("This claim has already been paid."),
             ),
-            models.CheckConstraint(condition=Q(amount__gt=0), name="payments_paymentitem_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="payments_paymentitem_amount_positive",
+                violation_error_message=_("The amount must be more than zero."),
+            ),
             models.CheckConstraint(
                 condition=~Q(result="failed") | ~Q(failure_reason=""),
                 name="payments_paymentitem_failed_has_reason",
+                violation_error_message=_("A failed payment needs the bank's reason."),
             ),
             models.CheckConstraint(
                 condition=Q(result="pending") | (Q(is_pending=False) & Q(result_at__isnull=False)),
                 name="payments_paymentitem_result_closes_item",
+                violation_error_message=_("A row with a result must have the time of the result."),
             ),
         ]
 

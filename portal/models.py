@@ -37,7 +37,9 @@ class OneTimeCode(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(expires_at__gt=F("created_at")), name="portal_onetimecode_expires_after_sent"
+                condition=Q(expires_at__gt=F("created_at")),
+                name="portal_onetimecode_expires_after_sent",
+                violation_error_message=_("A code must expire after it is sent."),
             ),
         ]
 
@@ -78,7 +80,9 @@ class PrivacyConsent(models.Model):
         verbose_name_plural = _("privacy notice consents")
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "notice_version"], name="portal_privacyconsent_once_per_version"
+                fields=["user", "notice_version"],
+                name="portal_privacyconsent_once_per_version",
+                violation_error_message=_("This consent is already recorded."),
             ),
         ]
 

@@ -88,7 +88,7 @@ class ReportJob(models.Model):
             models.CheckConstraint(
                 condition=Q(progress__lte=100),
                 name="reports_reportjob_progress_max_100",
-                violation_error_message=_("Progress cannot exceed 100%."),
+                violation_error_message=_("Progress cannot exceed one hundred percent."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="done") | ~Q(file=""),

@@ -103,7 +103,7 @@ def risk_column(obj):
 def attach() -> None:
     from subsidies.models import SubsidyClaim
 
-    claim_admin = admin.site._registry.get(SubsidyClaim)
+    claim_admin = admin.site.get_model_admin(SubsidyClaim) if admin.site.is_registered(SubsidyClaim) else None
     if claim_admin is None:
         return
     if RiskSignalInline not in claim_admin.inlines:

@@ -87,38 +87,57 @@ class RiskSettings(models.Model):
         verbose_name = _("risk thresholds")
         verbose_name_plural = _("risk thresholds")
         constraints = [
-            models.CheckConstraint(condition=Q(id=1), name="risk_risksettings_singleton"),
             models.CheckConstraint(
-                condition=Q(shared_phone_min_trainees__gte=2), name="risk_risksettings_phone_at_least_two"
+                condition=Q(id=1),
+                name="risk_risksettings_singleton",
+                violation_error_message=_(
+                    "There is one set of risk thresholds; change it instead of adding another."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(shared_phone_min_trainees__gte=2),
+                name="risk_risksettings_phone_at_least_two",
+                violation_error_message=_("A shared phone means at least two trainees."),
             ),
             models.CheckConstraint(
                 condition=Q(max_hours_per_day__gt=0, max_hours_per_day__lte=24),
                 name="risk_risksettings_hours_in_day",
+                violation_error_message=_("Hours per day are more than 0 and at most 24."),
             ),
             models.CheckConstraint(
                 condition=Q(pass_rate_percent__gte=0, pass_rate_percent__lte=100),
                 name="risk_risksettings_pass_rate_percent",
+                violation_error_message=_("The pass rate is from 0 to 100 percent."),
             ),
             models.CheckConstraint(
-                condition=Q(pass_rate_min_trainees__gte=1), name="risk_risksettings_pass_rate_min"
+                condition=Q(pass_rate_min_trainees__gte=1),
+                name="risk_risksettings_pass_rate_min",
+                violation_error_message=_("The minimum number of trainees is at least 1."),
             ),
             models.CheckConstraint(
-                condition=Q(pass_rate_months__gte=1), name="risk_risksettings_pass_rate_months"
+                condition=Q(pass_rate_months__gte=1),
+                name="risk_risksettings_pass_rate_months",
+                violation_error_message=_("The period is at least one month."),
             ),
             models.CheckConstraint(
-                condition=Q(claim_burst_max_per_day__gte=1), name="risk_risksettings_burst_min"
+                condition=Q(claim_burst_max_per_day__gte=1),
+                name="risk_risksettings_burst_min",
+                violation_error_message=_("The number of claims a day is at least 1."),
             ),
             models.CheckConstraint(
                 condition=Q(attendance_overlap_min_minutes__gte=1),
                 name="risk_risksettings_overlap_minutes_positive",
+                violation_error_message=_("The overlap is at least one minute."),
             ),
             models.CheckConstraint(
                 condition=Q(sign_in_burst_min_trainees__gte=2),
                 name="risk_risksettings_sign_in_at_least_two",
+                violation_error_message=_("A class signed in at once means at least two trainees."),
             ),
             models.CheckConstraint(
                 condition=Q(sign_in_burst_seconds__gte=1, sign_in_burst_seconds__lte=3600),
                 name="risk_risksettings_sign_in_seconds_range",
+                violation_error_message=_("The sign-in span is from 1 second to 1 hour."),
             ),
         ]
 
@@ -173,17 +192,25 @@ class RiskSignal(models.Model):
         verbose_name_plural = _("risk signals")
         ordering = ["-last_found_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["claim", "code"], name="risk_risksignal_one_per_claim_code"),
+            models.UniqueConstraint(
+                fields=["claim", "code"],
+                name="risk_risksignal_one_per_claim_code",
+                violation_error_message=_("This signal is already recorded for this claim."),
+            ),
             models.CheckConstraint(
-                condition=Q(code__in=SignalCode.values), name="risk_risksignal_code_known"
+                condition=Q(code__in=SignalCode.values),
+                name="risk_risksignal_code_known",
+                violation_error_message=_("Unknown risk signal."),
             ),
             models.CheckConstraint(
                 condition=Q(disposition="") | (Q(disposed_by__isnull=False) & Q(disposed_at__isnull=False)),
                 name="risk_risksignal_disposition_has_who_when",
+                violation_error_message=_("A disposition must say who recorded it and when."),
             ),
             models.CheckConstraint(
                 condition=~Q(disposition="problem") | ~Q(disposition_note=""),
                 name="risk_risksignal_problem_has_note",
+                violation_error_message=_("A problem found needs a note saying what it is."),
             ),
         ]
         indexes = [models.Index(fields=["code", "is_current"], name="risk_signal_code_current_idx")]
@@ -235,14 +262,24 @@ class SpotCheck(models.Model):
         ordering = ["-drawn_at", "-id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(period_end__gte=models.F("period_start")), name="risk_spotcheck_period_ordered"
+                condition=Q(period_end__gte=models.F("period_start")),
+                name="risk_spotcheck_period_ordered",
+                violation_error_message=_("The end of the period cannot be before its start."),
             ),
             models.CheckConstraint(
-                condition=Q(percent__gte=0, percent__lte=100), name="risk_spotcheck_percent_range"
+                condition=Q(percent__gte=0, percent__lte=100),
+                name="risk_spotcheck_percent_range",
+                violation_error_message=_("The share drawn is from 0 to 100 percent."),
             ),
-            models.CheckConstraint(condition=Q(minimum__gte=1), name="risk_spotcheck_minimum_positive"),
             models.CheckConstraint(
-                condition=Q(subject__in=SpotCheckSubject.values), name="risk_spotcheck_subject_known"
+                condition=Q(minimum__gte=1),
+                name="risk_spotcheck_minimum_positive",
+                violation_error_message=_("Draw at least one item."),
+            ),
+            models.CheckConstraint(
+                condition=Q(subject__in=SpotCheckSubject.values),
+                name="risk_spotcheck_subject_known",
+                violation_error_message=_("Choose claims or plans."),
             ),
         ]
 
@@ -300,26 +337,34 @@ class SpotCheckItem(models.Model):
                 condition=(Q(claim__isnull=False) & Q(plan__isnull=True))
                 | (Q(claim__isnull=True) & Q(plan__isnull=False)),
                 name="risk_spotcheckitem_claim_or_plan",
+                violation_error_message=_("A sampled item is a claim or a plan, not both."),
             ),
             models.UniqueConstraint(
-                fields=["spot_check", "position"], name="risk_spotcheckitem_position_unique"
+                fields=["spot_check", "position"],
+                name="risk_spotcheckitem_position_unique",
+                violation_error_message=_("This position is already taken in the sample."),
             ),
             models.UniqueConstraint(
                 fields=["spot_check", "claim"],
                 condition=Q(claim__isnull=False),
                 name="risk_spotcheckitem_claim_once",
+                violation_error_message=_("This claim is already in the sample."),
             ),
             models.UniqueConstraint(
                 fields=["spot_check", "plan"],
                 condition=Q(plan__isnull=False),
                 name="risk_spotcheckitem_plan_once",
+                violation_error_message=_("This plan is already in the sample."),
             ),
             models.CheckConstraint(
-                condition=~Q(outcome="failed") | ~Q(note=""), name="risk_spotcheckitem_failed_has_note"
+                condition=~Q(outcome="failed") | ~Q(note=""),
+                name="risk_spotcheckitem_failed_has_note",
+                violation_error_message=_("A failed check needs a note saying what was wrong."),
             ),
             models.CheckConstraint(
                 condition=Q(outcome="") | (Q(checked_by__isnull=False) & Q(checked_at__isnull=False)),
                 name="risk_spotcheckitem_outcome_has_who_when",
+                violation_error_message=_("An outcome must say who checked and when."),
             ),
         ]
 

@@ -8,6 +8,7 @@ class SubsidiesConfig(AppConfig):
 
     def ready(self):
         from core.admin_todos import register_todo
+        from subsidies import tasks  # noqa: F401 - registers the tasks, which bulk._enqueue finds by name
         from subsidies.todos import claim_todos
 
         register_todo(claim_todos, order=10)

@@ -22,6 +22,7 @@ import logging
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
+from celery import current_app
 from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -60,11 +61,13 @@ MAX_ATTEMPTS = 3
 MAX_CLAIMS = 50_000
 
 
-def _enqueue(job_id: int) -> None:
-    # Imported here: tasks import this module (tasks are thin and call the services).
-    from subsidies.tasks import run_claim_bulk_job
+RUN_TASK = "subsidies.tasks.run_claim_bulk_job"
 
-    run_claim_bulk_job.delay(job_id)
+
+def _enqueue(job_id: int) -> None:
+    # Looked up by name (registered by subsidies/apps.py): the tasks module imports this one,
+    # never the other way round.
+    current_app.tasks[RUN_TASK].delay(job_id)
 
 
 def _parse_params(action: str, params: dict) -> dict:

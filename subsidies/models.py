@@ -248,10 +248,14 @@ class CityMeasure(models.Model):
         ordering = ["city", "-effective_from"]
         constraints = [
             models.UniqueConstraint(
-                fields=["city", "effective_from"], name="subsidies_citymeasure_one_per_start"
+                fields=["city", "effective_from"],
+                name="subsidies_citymeasure_one_per_start",
+                violation_error_message=_("This city already has a measure from this date."),
             ),
             models.CheckConstraint(
-                condition=Q(claim_window_months__gte=1), name="subsidies_citymeasure_window_positive"
+                condition=Q(claim_window_months__gte=1),
+                name="subsidies_citymeasure_window_positive",
+                violation_error_message=_("The claim window is at least one month."),
             ),
             models.CheckConstraint(
                 condition=Q(share_professional__gte=0, share_professional__lte=100)
@@ -259,14 +263,17 @@ class CityMeasure(models.Model):
                 & Q(share_freelancer__gte=0, share_freelancer__lte=100)
                 & Q(share_graduate__gte=0, share_graduate__lte=100),
                 name="subsidies_citymeasure_shares_0_to_100",
+                violation_error_message=_("Each share is from 0 to 100 percent."),
             ),
             models.CheckConstraint(
                 condition=Q(shortage_uplift_percent__gte=0, shortage_uplift_percent__lte=100),
                 name="subsidies_citymeasure_uplift_0_to_100",
+                violation_error_message=_("The uplift is from 0 to 100 percent."),
             ),
             models.CheckConstraint(
                 condition=Q(shortage_uplift_cap__isnull=True) | Q(shortage_uplift_cap__gte=0),
                 name="subsidies_citymeasure_cap_non_negative",
+                violation_error_message=_("The cap cannot be negative."),
             ),
         ]
 
@@ -313,7 +320,9 @@ class DocumentRequirement(models.Model):
         ordering = ["measure", "basis", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["measure", "basis", "kind"], name="subsidies_documentrequirement_once"
+                fields=["measure", "basis", "kind"],
+                name="subsidies_documentrequirement_once",
+                violation_error_message=_("This document is already required for this basis."),
             ),
         ]
 
@@ -776,10 +785,15 @@ class ClaimDocument(models.Model):
         verbose_name_plural = _("claim documents")
         ordering = ["-uploaded_at", "-id"]
         constraints = [
-            models.CheckConstraint(condition=Q(size__gt=0), name="subsidies_claimdocument_not_empty"),
+            models.CheckConstraint(
+                condition=Q(size__gt=0),
+                name="subsidies_claimdocument_not_empty",
+                violation_error_message=_("The file is empty; choose the scan or photo again."),
+            ),
             models.CheckConstraint(
                 condition=Q(content_type__in=["application/pdf", "image/jpeg", "image/png"]),
                 name="subsidies_claimdocument_allowed_type",
+                violation_error_message=_("Upload a PDF, JPG or PNG file."),
             ),
         ]
 

@@ -75,6 +75,7 @@ RULE_TITLES = {
     WRONG_BUREAU: _("Claimed at the right bureau"),
     NO_STANDARD: _("A subsidy standard in force"),
     CLAIM_WINDOW_CLOSED: _("Claimed within the claim window"),
+    MISSING_DOCUMENTS: _("Supporting documents the city requires attached"),
 }
 RULE_CLAUSES = {
     MISSING_CERTIFICATES: "完成规定的学时和内容，且取得培训合格证书和相应专业技术等级证书的人员",
@@ -89,6 +90,7 @@ RULE_CLAUSES = {
     WRONG_BUREAU: "可向户籍地、常住地、求职就业地人社保部门申领职业培训补贴，毕业年度毕业生向学校所在地人社保部门申领补贴",
     NO_STANDARD: "公布各职业（工种）不同级次补贴标准",
     CLAIM_WINDOW_CLOSED: "可按各市有关规定申领职业培训补贴",
+    MISSING_DOCUMENTS: "可按各市有关规定申领职业培训补贴",
 }
 
 

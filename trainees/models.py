@@ -108,6 +108,7 @@ class Trainee(models.Model):
             models.CheckConstraint(
                 condition=Q(phone="") | Q(phone__regex=PHONE_PATTERN),
                 name="trainees_trainee_phone_format",
+                violation_error_message=_("Enter the phone number in digits."),
             ),
         ]
 
@@ -235,10 +236,16 @@ class ClassSession(models.Model):
         ordering = ["plan", "date", "starts_at", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(ends_at__gt=F("starts_at")), name="trainees_classsession_ends_after_start"
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="trainees_classsession_ends_after_start",
+                violation_error_message=_("A session must end after it starts."),
             ),
             models.UniqueConstraint(
-                fields=["plan", "date", "starts_at"], name="trainees_classsession_one_start_per_plan"
+                fields=["plan", "date", "starts_at"],
+                name="trainees_classsession_one_start_per_plan",
+                violation_error_message=_(
+                    "This class already has a session starting at this time on this day."
+                ),
             ),
         ]
 
@@ -330,31 +337,47 @@ class Attendance(models.Model):
         ordering = ["enrolment", "session__date", "session__starts_at", "id"]
         constraints = [
             # A record is corrected at most once; a second correction corrects the first.
-            models.UniqueConstraint(fields=["corrects"], name="trainees_attendance_corrected_once"),
+            models.UniqueConstraint(
+                fields=["corrects"],
+                name="trainees_attendance_corrected_once",
+                violation_error_message=_(
+                    "This record has already been corrected; correct the latest record instead."
+                ),
+            ),
             # One original record per trainee and session; later ones are corrections.
             models.UniqueConstraint(
                 fields=["enrolment", "session"],
                 condition=Q(corrects__isnull=True, session__isnull=False),
                 name="trainees_attendance_once_per_session",
+                violation_error_message=_(
+                    "This trainee's attendance of this session is already recorded; enter a correction instead."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(corrects__isnull=True) | ~Q(reason=""),
                 name="trainees_attendance_correction_has_reason",
+                violation_error_message=_("A correction needs its reason."),
             ),
             models.CheckConstraint(
                 condition=Q(signed_in_at__isnull=True)
                 | Q(signed_out_at__isnull=True)
                 | Q(signed_out_at__gte=F("signed_in_at")),
                 name="trainees_attendance_out_after_in",
+                violation_error_message=_("Signing out cannot be before signing in."),
             ),
             # Totals have no session; everything else records one session.
             models.CheckConstraint(
                 condition=(Q(source__in=["opening", "total"]) & Q(session__isnull=True))
                 | (~Q(source__in=["opening", "total"]) & Q(session__isnull=False)),
                 name="trainees_attendance_session_matches_source",
+                violation_error_message=_(
+                    "A record from a session must name the session; an opening or total record names none."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(minutes__gte=0), name="trainees_attendance_minutes_non_negative"
+                condition=Q(minutes__gte=0),
+                name="trainees_attendance_minutes_non_negative",
+                violation_error_message=_("Minutes attended cannot be negative."),
             ),
         ]
         indexes = [models.Index(fields=["session", "signed_in_at"], name="attendance_session_in_idx")]
@@ -393,6 +416,7 @@ class ClassEvaluation(models.Model):
                 & Q(teaching__gte=1, teaching__lte=5)
                 & Q(organisation__gte=1, organisation__lte=5),
                 name="trainees_classevaluation_scores_1_to_5",
+                violation_error_message=_("Each score is from 1 to 5."),
             ),
         ]
 
@@ -476,23 +500,30 @@ class Application(models.Model):
                 fields=["plan", "resident_id"],
                 condition=Q(status__in=["pending", "accepted"]),
                 name="trainees_application_once_per_plan",
+                violation_error_message=_("This person has already applied for this class."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="declined") | ~Q(decline_reason=""),
                 name="trainees_application_declined_has_reason",
+                violation_error_message=_("Declining an application needs a reason."),
             ),
             models.CheckConstraint(
                 condition=~Q(status="accepted") | Q(enrolment__isnull=False),
                 name="trainees_application_accepted_has_enrolment",
+                violation_error_message=_("An accepted application must name its enrolment."),
             ),
             models.CheckConstraint(
                 condition=Q(status="pending") | Q(decided_at__isnull=False),
                 name="trainees_application_decided_has_time",
+                violation_error_message=_("An answered application must have the time of the answer."),
             ),
             models.CheckConstraint(
                 condition=~Q(category="graduate")
                 | (Q(school_city__isnull=False) & Q(graduation_year__isnull=False)),
                 name="trainees_application_graduate_has_school",
+                violation_error_message=_(
+                    "A graduate in the graduation year must give the school's city and the graduation year."
+                ),
             ),
         ]
 

@@ -33,10 +33,13 @@ def test_the_reviewer_batches_selected_claims_downloads_the_file_and_imports_the
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     upload = SimpleUploadedFile("result.xlsx", answer)
-    response = client.post(
-        reverse("admin:payments_paymentbatch_import") + f"?batch={batch.pk}", {"file": upload}
-    )
-    assert response.status_code == 200, response.content.decode()[:2000]
+    url = reverse("admin:payments_paymentbatch_import") + f"?batch={batch.pk}"
+    preview = client.post(url, {"file": upload})
+    assert preview.status_code == 200, preview.content.decode()[:2000]
+    batch.refresh_from_db()
+    assert batch.status == BatchStatus.EXPORTED  # the preview writes nothing
+    response = client.post(url, {"token": preview.context["token"], "confirm": "1"})
+    assert response.status_code in (200, 302), response.content.decode()[:2000]
     batch.refresh_from_db()
     assert batch.status == BatchStatus.RECONCILED
     page = client.get(reverse("admin:payments_paymentbatch_change", args=[batch.pk])).content.decode()

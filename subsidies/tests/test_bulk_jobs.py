@@ -196,7 +196,7 @@ def test_a_broker_that_cannot_be_reached_says_so_and_leaves_a_failed_job(hangzho
 def test_the_admin_action_over_more_than_a_page_starts_a_job(
     client_of, hangzhou_reviewer, claims, monkeypatch
 ):
-    model_admin = admin.site._registry[SubsidyClaim]
+    model_admin = admin.site.get_model_admin(SubsidyClaim)
     monkeypatch.setattr(model_admin, "list_per_page", 3)
     response = client_of(hangzhou_reviewer).post(
         reverse("admin:subsidies_subsidyclaim_changelist") + "?status=submitted",

@@ -127,11 +127,14 @@ def test_the_admin_page_and_the_command_read_the_same_file_the_same_way(
     assert [(e["row"], e["column"]) for e in refused.context["errors"]] == [(2, "金额（元）")]
     assert gettext("row %(row)d") % {"row": 2} in capsys.readouterr().err
 
+    # The admin page accepts the good file into its preview (nothing written before confirm);
+    # the command, with the same parser, imports it.
     accepted = client.post(url, {"file": SimpleUploadedFile("good.xlsx", good, content_type=XLSX)})
     assert accepted.status_code == 200
+    assert not ExternalSubsidyRecord.objects.exists()
     (tmp_path / "good.xlsx").write_bytes(good)
     call_command("import_external_subsidies", str(tmp_path / "good.xlsx"))
-    assert "created=0 skipped=1" in capsys.readouterr().out
+    assert "created=1 skipped=0" in capsys.readouterr().out
     record = ExternalSubsidyRecord.objects.get()
     assert (record.city, record.reference_number) == (hangzhou, "JN-1")
 
