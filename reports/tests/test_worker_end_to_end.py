@@ -164,7 +164,7 @@ def _results(worker) -> list[str]:
 
 # ------------------------------------------------------------------ a worker killed mid-report
 
-KILL_ROWS = 60_000  # several seconds of work on this machine: time to kill it in the middle
+KILL_ROWS = 120_000  # several seconds of work even on a quiet machine: time to kill it in the middle
 RECOVERY_BOUND_SECONDS = 300  # SPEC: done or failed within 5 minutes of the worker dying
 
 
@@ -237,19 +237,22 @@ def test_worker_killed_mid_report_the_job_is_taken_over_and_done_within_the_boun
             period_start=period.start,
             actor=hangzhou_reviewer,
         )
-        # Wait until the first worker is well into the rows, then kill it without warning.
+        # Wait until the first worker has claimed the job and is writing, then kill it without
+        # warning. Progress is reported at most once a second and a quiet machine writes the
+        # rows in a few seconds, so the kill comes as soon as the job is seen running.
         deadline = time.monotonic() + WORKER_DEADLINE_SECONDS
         while time.monotonic() < deadline:
             job.refresh_from_db()
-            if job.status == JobStatus.RUNNING and job.progress >= 5:
+            if job.status == JobStatus.RUNNING:
                 break
-            assert job.status in (JobStatus.QUEUED, JobStatus.RUNNING), job.error
+            assert job.status == JobStatus.QUEUED, job.error
             assert first.poll() is None, first_log.read_text()[-3000:]
-            time.sleep(0.2)
+            time.sleep(0.05)
         else:
             pytest.fail(f"the report never got going:\n{first_log.read_text()[-3000:]}")
-        assert job.progress < 99, "the report finished before it could be killed: raise KILL_ROWS"
         first.send_signal(signal.SIGKILL)
+        job.refresh_from_db()
+        assert job.status == JobStatus.RUNNING, "the report finished before it could be killed: raise KILL_ROWS"
         first.wait(timeout=30)
         killed_at = time.monotonic()
 

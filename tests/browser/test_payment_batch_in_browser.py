@@ -59,7 +59,7 @@ def test_the_hangzhou_reviewer_pays_a_batch_through_the_bank(
 ):
     page = journey.page
     journey.log_in(hangzhou_reviewer.username)
-    journey.goto("/admin/subsidies/subsidyclaim/?status__exact=approved", "approved-claims")
+    journey.goto("/admin/subsidies/subsidyclaim/?status=approved", "approved-claims")
     for claim in approved_claims:
         page.check(f'#result_list input[name=_selected_action][value="{claim.pk}"]')
     page.select_option("#changelist-form select[name=action]", "put_into_batch")
@@ -86,6 +86,11 @@ def test_the_hangzhou_reviewer_pays_a_batch_through_the_bank(
     page.set_input_files("input[type=file]", str(answer))
     journey.step("result-chosen")
     page.click("input[type=submit]")
+    page.wait_for_load_state()
+    journey.step("result-previewed")
+    # The preview writes nothing; confirming imports the file as previewed.
+    assert BatchStatus.EXPORTED == PaymentBatch.objects.get().status
+    page.click("#import-confirm input[name=confirm]")
     page.wait_for_load_state()
     journey.step("result-imported")
     assert page.locator(".errornote").count() == 0
