@@ -89,7 +89,7 @@ def test_the_hangzhou_reviewer_pays_a_batch_through_the_bank(
     page.wait_for_load_state()
     journey.step("result-previewed")
     # The preview writes nothing; confirming imports the file as previewed.
-    assert BatchStatus.EXPORTED == PaymentBatch.objects.get().status
+    assert PaymentBatch.objects.get().status == BatchStatus.EXPORTED
     page.click("#import-confirm input[name=confirm]")
     page.wait_for_load_state()
     journey.step("result-imported")
