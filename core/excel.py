@@ -496,7 +496,8 @@ class _Pipe:
 
     def __init__(self, raw):
         self.raw = raw
-        self.queue: queue.Queue = queue.Queue(maxsize=8)
+        # A few chunks of 512 rows in flight are enough to keep the deflating thread busy.
+        self.queue: queue.Queue = queue.Queue(maxsize=3)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="xlsx-deflate", daemon=True)
         self.thread.start()

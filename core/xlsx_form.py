@@ -16,16 +16,11 @@ from __future__ import annotations
 
 import datetime
 import io
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Alignment, Border, Font, Side
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.properties import PageSetupProperties
 
 TEXT = "text"
 ID_TEXT = "id"  # identity, account and certificate numbers: text in a text-formatted cell
@@ -35,9 +30,8 @@ DATE = "date"
 
 _FORMATS = {TEXT: "@", ID_TEXT: "@", MONEY: "#,##0.00", INTEGER: "0", DATE: "yyyy-mm-dd"}
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_THIN = Side(style="thin")
-BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-BOLD = Font(bold=True)
+# The control characters a worksheet cannot hold (openpyxl's ILLEGAL_CHARACTERS_RE).
+ILLEGAL_CHARACTERS_RE = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 @dataclass(frozen=True)
@@ -90,13 +84,22 @@ def write_form(
     ``signature_columns`` are the 1-based columns that take the signature labels (default:
     spread across the table); callers whose file is read back choose text columns.
     """
+    # openpyxl on use, not at import: every web and worker process would carry its 13 MB.
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, Side
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    thin = Side(style="thin")
+    border = Border(left=thin, right=thin, top=thin, bottom=thin)
+    bold = Font(bold=True)
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = safe_text(sheet_title)[:31]
     for index, column in enumerate(columns, start=1):
         cell = sheet.cell(row=1, column=index, value=safe_text(column.header))
-        cell.font = BOLD
-        cell.border = BORDER
+        cell.font = bold
+        cell.border = border
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         sheet.column_dimensions[get_column_letter(index)].width = column.width
     row_number = 1
@@ -107,14 +110,14 @@ def write_form(
                 row=row_number, column=index, value=_cell_value(column.kind, record.get(column.key))
             )
             cell.number_format = _FORMATS[column.kind]
-            cell.border = BORDER
+            cell.border = border
     if totals is not None:
         row_number += 1
         for index, column in enumerate(columns, start=1):
             value = totals_label if index == 1 else _cell_value(column.kind, totals.get(column.key))
             cell = sheet.cell(row=row_number, column=index, value=value)
-            cell.font = BOLD
-            cell.border = BORDER
+            cell.font = bold
+            cell.border = border
             if index > 1:
                 cell.number_format = _FORMATS[column.kind]
 

@@ -22,6 +22,7 @@ import dataclasses
 import datetime
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from sys import intern
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext, pgettext_lazy
 
+from core.db import stream_values
 from core.excel import (
     DATE,
     DECIMAL,
@@ -475,13 +477,15 @@ def build_report(
 
     def detail_rows():
         nonlocal count, kept
-        for raw in queryset.values_list(*fields).iterator(chunk_size=CHUNK_SIZE):
+        for raw in stream_values(queryset, fields, CHUNK_SIZE):
             count += 1
             values = convert(raw, count)
             add(raw)
             if kept is not None:
                 if count <= PDF_MAX_ROWS:
-                    kept.append(values)
+                    # Names of occupations, institutions and cities repeat from row to row
+                    # but arrive as new strings: one copy of each is kept for the PDF.
+                    kept.append(tuple(intern(v) if type(v) is str else v for v in values))
                 else:
                     kept = None  # too long to print: free the rows, the PDF says why
             if progress is not None and count % CHUNK_SIZE == 0:

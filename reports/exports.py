@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from core.db import stream_values
 from core.errors import ApplicationError
 from core.excel import DATE, ID_TEXT, MONEY, SEQUENCE, TEXT, WRAP_TEXT, Column, FormWorkbook
 from reference.models import Level
@@ -216,7 +217,7 @@ def build_list_export(
 
     def rows():
         nonlocal count, kept
-        for raw in queryset.values_list(*fields).iterator(chunk_size=CHUNK_SIZE):
+        for raw in stream_values(queryset, fields, CHUNK_SIZE):
             count += 1
             values = convert(raw, count)
             if kept is not None:

@@ -28,7 +28,6 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
 
 from accounts.models import MessageKind
 from accounts.services import message_send
@@ -287,6 +286,8 @@ def bulk_job_sweep(*, now: datetime.datetime | None = None) -> dict[str, int]:
 
 def bulk_job_results_workbook(job: ClaimBulkJob) -> bytes:
     """The job's per-claim results as an .xlsx: claim number, name, outcome, reason."""
+    from openpyxl import Workbook  # on use: openpyxl costs every process 13 MB at import
+
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(_("Results")[:31])
     sheet.append([_("Claim No."), _("Full name"), _("Resident ID number"), _("Outcome"), _("Reason")])
