@@ -23,10 +23,12 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Role
+from accounts.models import MessageKind, Role
+from accounts.services import message_send
 from core.errors import ApplicationError, NotPermitted
 from reference.models import Bureau
 from reports import jobs
@@ -306,16 +308,19 @@ def report_generate(
             checksum = _sha256(xlsx_path)
             saved.append(_save(xlsx_name, xlsx_path))
             saved.append(_save(pdf_name, pdf_path))
-        finished = ReportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=attempt).update(
-            status=JobStatus.DONE,
-            progress=100,
-            row_count=output.rows,
-            file=saved[0],
-            pdf_file=saved[1],
-            pdf_note=output.pdf_note,
-            checksum=checksum,
-            finished_at=timezone.now(),
-        )
+        with transaction.atomic():
+            finished = ReportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=attempt).update(
+                status=JobStatus.DONE,
+                progress=100,
+                row_count=output.rows,
+                file=saved[0],
+                pdf_file=saved[1],
+                pdf_note=output.pdf_note,
+                checksum=checksum,
+                finished_at=timezone.now(),
+            )
+            if finished:
+                _tell_requester(job, done=True, rows=output.rows)
         if not finished:
             # The sweeper gave up on this run meanwhile (failed it, or handed it to another
             # attempt): its word stands, and files the job does not point to must not linger.
@@ -351,12 +356,54 @@ def _discard(names) -> None:
 
 
 def report_fail(*, job_id: int, error: str) -> bool:
-    """Mark a queued or running job failed with ``error``. True if it was changed."""
-    return bool(
-        ReportJob.objects.filter(pk=job_id, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).update(
-            status=JobStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now()
+    """Mark a queued or running job failed with ``error``, and tell whoever asked for it.
+    True if it was changed."""
+    with transaction.atomic():
+        changed = bool(
+            ReportJob.objects.filter(pk=job_id, status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).update(
+                status=JobStatus.FAILED, error=str(error)[:2000], finished_at=timezone.now()
+            )
         )
+        if changed:
+            job = ReportJob.objects.select_related("bureau", "requested_by").get(pk=job_id)
+            _tell_requester(job, done=False, error=job.error)
+    return changed
+
+
+def _tell_requester(job: ReportJob, *, done: bool, rows: int = 0, error: str = "") -> None:
+    """A message (站内信) to the person who asked for the report: it is ready, or it failed
+    and why. The schedule's monthly reports have no requester and are listed for the bureau."""
+    if job.requested_by_id is None:
+        return
+    with translation.override(REPORT_LANGUAGE):
+        name = report_display_name(job)
+        if done:
+            title = _("Report ready: %(report)s") % {"report": name}
+            body = _("%(report)s is ready, %(rows)d rows. Download it from the report list.") % {
+                "report": name,
+                "rows": rows,
+            }
+        else:
+            title = _("Report failed: %(report)s") % {"report": name}
+            body = _("%(report)s could not be produced: %(error)s") % {"report": name, "error": error}
+    message_send(
+        recipient=job.requested_by,
+        kind=MessageKind.JOB,
+        title=title,
+        body=body,
+        link=reverse("admin:reports_reportjob_changelist"),
+        subject=job,
     )
+
+
+def report_display_name(job: ReportJob) -> str:
+    """杭州市人力资源和社会保障局 补贴申领备案表 2024年5月; a list export by its list's title."""
+    if job.kind == ReportKind.LIST:
+        spec = LIST_EXPORTS.get(job.params.get("model", ""))
+        return str(spec.title) if spec is not None else str(ReportKind.LIST.label)
+    period = Period(kind=job.period_kind, start=job.period_start, end=job.period_end)
+    where = job.bureau.name if job.bureau_id else ""
+    return f"{where} {ReportKind(job.kind).label} {period.label()}".strip()
 
 
 def failure_reason(exc: BaseException) -> str:

@@ -311,3 +311,51 @@ def test_report_task_and_download_work_on_a_non_filesystem_storage(
     assert pdf.status_code == 200 and b"".join(pdf.streaming_content)[:5] == b"%PDF-"
     assert not (tmp_path / "never-used").exists()
     assert files_under(tmp_path / "work") == []
+
+
+def test_the_requester_is_told_when_the_report_is_ready(
+    media, twelve_claims, make_job, hangzhou_bureau, hangzhou_reviewer
+):
+    from accounts.models import Message, MessageKind
+
+    job = make_job(bureau=hangzhou_bureau, requested_by=hangzhou_reviewer)
+    generate_report.apply(args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE, job.error
+
+    message = Message.objects.get(recipient=hangzhou_reviewer)
+    assert message.kind == MessageKind.JOB
+    assert message.title.startswith("报表已生成") and "2024年5月" in message.title
+    assert hangzhou_bureau.name in message.body and "12 行" in message.body
+    assert message.link == reverse("admin:reports_reportjob_changelist")
+    assert (message.subject_type, message.subject_id) == ("reports.reportjob", job.pk)
+
+
+def test_the_requester_is_told_when_the_report_failed_and_why(
+    media, twelve_claims, make_job, hangzhou_bureau, hangzhou_reviewer, monkeypatch
+):
+    from accounts.models import Message
+
+    job = make_job(bureau=hangzhou_bureau, requested_by=hangzhou_reviewer)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(services, "build_report", broken)
+    generate_report.apply(args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+
+    message = Message.objects.get(recipient=hangzhou_reviewer)
+    assert message.title.startswith("报表生成失败")
+    assert "disk on fire" in message.body and "请重新申请" in message.body
+
+
+def test_the_schedule_s_reports_write_no_message(media, twelve_claims, make_job, hangzhou_bureau):
+    from accounts.models import Message
+
+    job = make_job(bureau=hangzhou_bureau)  # no requester: the monthly schedule
+    generate_report.apply(args=[job.pk])
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE
+    assert not Message.objects.exists()
