@@ -134,7 +134,7 @@ class ReportJobAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
                         kind=form.cleaned_data["kind"],
                         bureau=form.cleaned_bureau(),
                         period_kind=form.cleaned_data["period_kind"],
-                        period_start=form.cleaned_data["day"],
+                        period_start=form.cleaned_data["period_start"],
                         actor=request.user,
                     )
                 except ApplicationError as exc:  # QueueUnavailable included: the job is failed, not left

@@ -131,7 +131,14 @@ def test_reviewer_requests_a_report_for_their_own_bureau_from_the_admin(
     with django_capture_on_commit_callbacks(execute=True):
         # A forged bureau field is ignored.
         response = client.post(
-            add, {"kind": "claims", "period_kind": "month", "day": "2024-05-20", "bureau": ningbo_bureau.pk}
+            add,
+            {
+                "kind": "claims",
+                "period_kind": "month",
+                "year": "2024",
+                "month": "5",
+                "bureau": ningbo_bureau.pk,
+            },
         )
     assert response.status_code == 302
     job = ReportJob.objects.get()
@@ -150,7 +157,7 @@ def test_provincial_staff_pick_the_bureau_in_the_admin(
     with django_capture_on_commit_callbacks(execute=True):
         response = client_of(provincial_staff).post(
             reverse("admin:reports_reportjob_add"),
-            {"kind": "plans", "period_kind": "year", "day": "2024-01-01", "bureau": ningbo_bureau.pk},
+            {"kind": "plans", "period_kind": "year", "year": "2024", "bureau": ningbo_bureau.pk},
         )
     assert response.status_code == 302
     assert ReportJob.objects.get().bureau == ningbo_bureau
@@ -162,7 +169,7 @@ def test_future_period_in_the_admin_form_is_an_error_not_a_job(
 ):
     response = client_of(hangzhou_reviewer).post(
         reverse("admin:reports_reportjob_add"),
-        {"kind": "claims", "period_kind": "month", "day": "2024-08-01"},
+        {"kind": "claims", "period_kind": "month", "year": "2024", "month": "8"},
     )
     assert response.status_code == 200
     assert response.context["form"].non_field_errors()
@@ -185,3 +192,32 @@ def test_claims_admin_action_opens_the_form_for_the_month_of_the_latest_decision
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:reports_reportjob_add"))
     assert "kind=claims" in response["Location"] and "day=2024-05-31" in response["Location"]
+
+
+@time_machine.travel(datetime.datetime(2024, 6, 10, 2, 0, tzinfo=datetime.UTC), tick=False)
+def test_the_form_asks_for_a_month_quarter_or_year_by_name_and_prefills_from_a_day(
+    hangzhou_reviewer, client_of, sent, django_capture_on_commit_callbacks
+):
+    client = client_of(hangzhou_reviewer)
+    add = reverse("admin:reports_reportjob_add")
+    page = client.get(add + "?kind=claims&period_kind=month&day=2024-05-31").content.decode()
+    assert '<option value="2024" selected>2024年</option>' in page
+    assert '<option value="5" selected>5月</option>' in page
+    assert '<option value="2" selected>第2季度</option>' in page
+    assert "2022" not in page  # no year before the programme
+
+    response = client.post(add, {"kind": "claims", "period_kind": "month", "year": "2024"})
+    assert response.status_code == 200
+    assert response.context["form"].errors["month"] == ["请选择报表所属月份。"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            add, {"kind": "claims", "period_kind": "quarter", "year": "2024", "quarter": "2"}
+        )
+    assert response.status_code == 302
+    job = ReportJob.objects.get()
+    assert (job.period_kind, job.period_start, job.period_end) == (
+        "quarter",
+        datetime.date(2024, 4, 1),
+        datetime.date(2024, 6, 30),
+    )

@@ -69,7 +69,8 @@ def test_once_the_broker_is_back_asking_again_starts_a_new_job(monkeypatch, hang
 def test_admin_request_form_shows_the_message_instead_of_a_500(broker_down, hangzhou_reviewer, client_of):
     client = client_of(hangzhou_reviewer)
     response = client.post(
-        "/admin/reports/reportjob/add/", {"kind": "claims", "period_kind": "month", "day": "2024-05-01"}
+        "/admin/reports/reportjob/add/",
+        {"kind": "claims", "period_kind": "month", "year": "2024", "month": "5"},
     )
     assert response.status_code == 200
     assert "任务队列暂时不可用" in response.content.decode()

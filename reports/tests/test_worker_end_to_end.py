@@ -252,7 +252,9 @@ def test_worker_killed_mid_report_the_job_is_taken_over_and_done_within_the_boun
             pytest.fail(f"the report never got going:\n{first_log.read_text()[-3000:]}")
         first.send_signal(signal.SIGKILL)
         job.refresh_from_db()
-        assert job.status == JobStatus.RUNNING, "the report finished before it could be killed: raise KILL_ROWS"
+        assert job.status == JobStatus.RUNNING, (
+            "the report finished before it could be killed: raise KILL_ROWS"
+        )
         first.wait(timeout=30)
         killed_at = time.monotonic()
 

@@ -133,7 +133,10 @@ def test_a_hangzhou_reviewers_day(hangzhou_claims, ningbo_claim, hangzhou_review
     journey.goto("/admin/reports/reportjob/add/", "report-form")
     page.select_option("select[name=kind]", "claims")
     page.select_option("select[name=period_kind]", "month")
-    page.fill("input[name=day]", datetime.date.today().isoformat())
+    today = datetime.date.today()
+    expect(page.locator(".field-quarter")).to_be_hidden()  # a monthly report asks for the month only
+    page.select_option("select[name=year]", str(today.year))
+    page.select_option("select[name=month]", str(today.month))
     page.click("form input[type=submit].default")
     page.wait_for_url(re.compile(r"/admin/reports/reportjob/$"))
     journey.step("report-requested")
