@@ -450,6 +450,11 @@ API_TOKEN_IDLE_SECONDS = _int("API_TOKEN_IDLE_SECONDS", default=7 * 24 * 60 * 60
 # minute) is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = _int("WORKER_HEARTBEAT_MAX_AGE", default=3 * 60)
 CELERY_BEAT_SCHEDULE["core-worker-heartbeat"] = {"task": "core.tasks.worker_heartbeat", "schedule": 60}
+# Import previews never confirmed: their kept uploads are deleted once the preview has expired.
+CELERY_BEAT_SCHEDULE["core-purge-import-uploads"] = {
+    "task": "core.tasks.purge_import_uploads",
+    "schedule": 60 * 60,
+}
 CELERY_BEAT_SCHEDULE["accounts-purge-login-counters"] = {
     "task": "accounts.tasks.purge_login_counters",
     "schedule": 60 * 60,

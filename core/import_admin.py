@@ -20,6 +20,7 @@ The reading and checking itself stays in ``core.xlsx_import``; this module only 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import io
 import uuid
@@ -34,6 +35,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.http import HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -109,6 +111,28 @@ def _load(token: str, *, user, page: str) -> tuple[str, bytes]:
 def _discard(name: str) -> None:
     with contextlib.suppress(OSError):  # already gone; the import itself is what matters
         default_storage.delete(name)
+
+
+def purge_abandoned_uploads(*, now: datetime.datetime | None = None) -> int:
+    """Delete kept uploads whose preview was never confirmed and can no longer be.
+
+    A preview's token expires after ``TOKEN_MAX_AGE``; the file behind it then only takes
+    space (and holds the people's data of a roster). The hourly schedule runs this; returns
+    the number of files deleted.
+    """
+    cutoff = (now or timezone.now()) - datetime.timedelta(seconds=TOKEN_MAX_AGE)
+    try:
+        _dirs, files = default_storage.listdir(PENDING_DIR)
+    except FileNotFoundError:  # nothing was ever uploaded
+        return 0
+    removed = 0
+    for file_name in files:
+        name = f"{PENDING_DIR}/{file_name}"
+        with contextlib.suppress(FileNotFoundError):
+            if default_storage.get_modified_time(name) < cutoff:
+                _discard(name)
+                removed += 1
+    return removed
 
 
 # -- preview and errors -------------------------------------------------------------------------

@@ -140,3 +140,31 @@ def test_the_roster_preview_counts_new_enrolments_and_links_to_the_class(
         client.get(reverse("admin:trainees_enrolment_changelist") + f"?plan__id__exact={plan.pk}").status_code
         == 200
     )
+
+
+def test_uploads_of_previews_never_confirmed_are_purged_once_expired(client_of, hangzhou_reviewer, settings):
+    import datetime
+
+    from django.utils import timezone
+
+    from core.import_admin import TOKEN_MAX_AGE, purge_abandoned_uploads
+    from core.tasks import purge_import_uploads
+
+    assert (
+        settings.CELERY_BEAT_SCHEDULE["core-purge-import-uploads"]["task"]
+        == "core.tasks.purge_import_uploads"
+    )
+    client = client_of(hangzhou_reviewer)
+    preview = _post_file(client, xlsx_bytes(HEADER, [_row(1)]))
+    assert len(default_storage.listdir("imports/pending")[1]) == 1
+
+    # While the preview can still be confirmed, its upload stays.
+    assert purge_import_uploads.apply().get() == 0
+    later = timezone.now() + datetime.timedelta(seconds=TOKEN_MAX_AGE - 60)
+    assert purge_abandoned_uploads(now=later) == 0
+    # Once the token has expired, nobody can confirm it: the file goes.
+    expired = timezone.now() + datetime.timedelta(seconds=TOKEN_MAX_AGE + 60)
+    assert purge_abandoned_uploads(now=expired) == 1
+    assert default_storage.listdir("imports/pending")[1] == []
+    response = client.post(reverse(URL), {"token": preview.context["token"], "confirm": "1"})
+    assert response.status_code == 400 and not ExternalSubsidyRecord.objects.exists()
