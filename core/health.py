@@ -13,6 +13,7 @@ import time
 from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
+from django.utils.translation import gettext as _
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 
@@ -29,12 +30,19 @@ class WorkerHeartbeat(HealthCheck):
         try:
             stamp = cache.get(HEARTBEAT_KEY)
         except Exception as exc:  # the cache check reports the cause; here: unknown
-            raise ServiceUnavailable("cache unreadable") from exc
+            raise ServiceUnavailable(_("The cache cannot be read.")) from exc
         if stamp is None:
-            raise ServiceUnavailable("no worker heartbeat yet")
+            raise ServiceUnavailable(
+                _("No background worker has answered yet: start the Celery worker and beat.")
+            )
         age = time.time() - float(stamp)
         if age > settings.WORKER_HEARTBEAT_MAX_AGE:
-            raise ServiceUnavailable(f"last worker heartbeat {int(age)} s ago")
+            raise ServiceUnavailable(
+                _(
+                    "No background worker has answered for %(seconds)d seconds: check the Celery worker and beat."
+                )
+                % {"seconds": int(age)}
+            )
 
 
 @dataclasses.dataclass
@@ -46,7 +54,7 @@ class Broker(HealthCheck):
             with current_app.connection_for_write() as conn:
                 conn.ensure_connection(max_retries=1, timeout=2)
         except Exception as exc:  # kombu raises several types; all mean "unreachable"
-            raise ServiceUnavailable("broker unreachable") from exc
+            raise ServiceUnavailable(_("The task queue (Redis) cannot be reached.")) from exc
 
 
 def checks() -> list:

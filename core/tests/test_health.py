@@ -158,3 +158,27 @@ def test_a_real_worker_answers_the_heartbeat_through_the_broker(settings, tmp_pa
             worker.kill()
         with current_app.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)
+
+
+@pytest.mark.django_db
+@override_settings(CACHES=REDIS_DOWN)
+def test_the_page_is_in_chinese_and_names_what_does_not_work():
+    response = Client().get("/health/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "系统状态" in page and "有服务需要处理" in page
+    for label in ("数据库", "缓存", "文件存储"):
+        assert label in page
+    assert page.count(">异常<") == 1 and page.count(">正常<") == 2
+    assert "System status" not in page and "Generated at" not in page
+
+
+@override_settings(
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "health-zh"}},
+)
+def test_the_worker_check_says_what_to_do_in_chinese():
+    from django.core.cache import cache
+
+    cache.delete(health.HEARTBEAT_KEY)
+    with pytest.raises(ServiceUnavailable, match="后台任务进程.*Celery"):
+        health.WorkerHeartbeat().run()
