@@ -221,6 +221,11 @@ CLAIM_COLUMNS = (
     _col(pgettext_lazy("report column", "Basis of claim"), 16, WRAP_TEXT, "basis", ChoiceLabel(ClaimBasis)),
     # Translators: 补贴标准（元）
     _col(pgettext_lazy("report column", "Subsidy standard (yuan)"), 13, MONEY, "standard__amount"),
+    # The computation under the city's measure: standard × share + uplift = amount.
+    # Translators: 享受比例（%）
+    _col(pgettext_lazy("report column", "Share (%)"), 9, DECIMAL, "share_percent"),
+    # Translators: 紧缺职业上浮（元）
+    _col(pgettext_lazy("report column", "Shortage uplift (yuan)"), 11, MONEY, "uplift_amount"),
     # Translators: 补贴金额（元）
     _col(pgettext_lazy("report column", "Subsidy amount (yuan)"), 13, MONEY, "amount", total=True),
     # Translators: 审核状态

@@ -83,8 +83,13 @@ def test_claims_report_lists_exactly_the_claims_decided_in_the_local_month(
 def test_claim_row_holds_the_database_values_with_text_ids_and_formats(
     media, may_claims, make_job, hangzhou_bureau
 ):
-    job = run(make_job(bureau=hangzhou_bureau))
     claim = may_claims["paid"]
+    # The computation under a city's measure, as claim_submit stores it: 2,000 × 80 % + 300.
+    SubsidyClaim.objects.filter(pk=claim.pk).update(
+        standard_amount=Decimal("2000.00"), share_percent=Decimal("80.00"), uplift_amount=Decimal("300.00")
+    )
+    claim.refresh_from_db()
+    job = run(make_job(bureau=hangzhou_bureau))
     row = detail_rows(load(job))[2]
 
     with translation.override("zh-hans"):
@@ -106,13 +111,16 @@ def test_claim_row_holds_the_database_values_with_text_ids_and_formats(
         assert row[10].value == claim.get_basis_display()
         assert Decimal(str(row[11].value)) == claim.standard.amount
         assert row[11].number_format == MONEY_FORMAT
-        assert Decimal(str(row[12].value)) == claim.amount
-        assert row[12].number_format == MONEY_FORMAT
-        assert row[13].value == claim.get_status_display()
-        assert row[14].value.date() == datetime.date(2024, 5, 31)  # local date of 23:30 on 31 May
-        assert row[14].number_format == DATE_FORMAT
-        assert row[15].value.date() == claim.paid_on
-        assert row[15].number_format == DATE_FORMAT
+        assert Decimal(str(row[12].value)) == Decimal("80")
+        assert Decimal(str(row[13].value)) == Decimal("300")
+        assert row[13].number_format == MONEY_FORMAT
+        assert Decimal(str(row[14].value)) == claim.amount
+        assert row[14].number_format == MONEY_FORMAT
+        assert row[15].value == claim.get_status_display()
+        assert row[16].value.date() == datetime.date(2024, 5, 31)  # local date of 23:30 on 31 May
+        assert row[16].number_format == DATE_FORMAT
+        assert row[17].value.date() == claim.paid_on
+        assert row[17].number_format == DATE_FORMAT
 
 
 def test_id_number_ending_in_x_is_a_string_cell_exactly_equal(media, may_claims, make_job, hangzhou_bureau):
@@ -160,7 +168,7 @@ def test_summary_totals_equal_the_detail_rows_and_the_database(media, make_claim
 
     # Totals of the summary == the detail sheet.
     assert totals[0] == len(rows)
-    assert Decimal(str(totals[1])) == sum(Decimal(str(r[12].value)) for r in rows)
+    assert Decimal(str(totals[1])) == sum(Decimal(str(r[14].value)) for r in rows)
     # Each group == the database's own aggregate.
     db = (
         SubsidyClaim.objects.filter(bureau=hangzhou_bureau, decided_at__isnull=False)
@@ -184,7 +192,7 @@ def test_period_without_claims_gives_a_valid_empty_report_with_zero_totals(media
     workbook = load(job)
     assert job.row_count == 0
     detail = workbook.worksheets[1]
-    assert detail.max_column == 16
+    assert detail.max_column == 18
     assert all(cell.value for cell in detail[3])  # every column has its title
     assert detail_rows(workbook) == []
     groups, totals = summary_rows(workbook)
