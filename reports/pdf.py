@@ -33,6 +33,11 @@ HEADER_SIZE = 8.0
 TITLE_SIZE = 14.0
 LEADING = 1.25
 PAD = 2.5
+# A column's width is given in spreadsheet units (the width of a digit at 11 points); at the
+# body size a unit is this many points. A form wider than the page is printed smaller, as the
+# workbook is fitted to the page width, instead of wrapping every date and number.
+UNIT_POINTS = BODY_SIZE * 0.55
+MIN_SIZE = 5.5
 
 
 @dataclass
@@ -82,21 +87,23 @@ class _Layout:
         total = sum(c.width for c in form.columns)
         self.widths = [usable * c.width / total for c in form.columns]
         self.kinds = [c.kind for c in form.columns]
+        scale = min(1.0, usable / (total * UNIT_POINTS))
+        self.size = max(MIN_SIZE, BODY_SIZE * scale)
+        self.header_size = max(MIN_SIZE, HEADER_SIZE * scale)
         self.header = [
-            wrap(str(c.header), w - 2 * PAD, HEADER_SIZE)
+            wrap(str(c.header), w - 2 * PAD, self.header_size)
             for c, w in zip(form.columns, self.widths, strict=True)
         ]
-        self.header_height = max(len(lines) for lines in self.header) * HEADER_SIZE * LEADING + 2 * PAD
+        self.header_height = max(len(lines) for lines in self.header) * self.header_size * LEADING + 2 * PAD
 
     def lines(self, values) -> list[list[str]]:
         return [
-            wrap(cell_text(kind, value), width - 2 * PAD, BODY_SIZE)
+            wrap(cell_text(kind, value), width - 2 * PAD, self.size)
             for kind, value, width in zip(self.kinds, values, self.widths, strict=True)
         ]
 
-    @staticmethod
-    def height(lines) -> float:
-        return max(len(cell) for cell in lines) * BODY_SIZE * LEADING + 2 * PAD
+    def height(self, lines) -> float:
+        return max(len(cell) for cell in lines) * self.size * LEADING + 2 * PAD
 
 
 def _total_row(section: PdfSection) -> list | None:
@@ -167,12 +174,14 @@ def write_pdf(target: IO[bytes], sections: Sequence[PdfSection], *, title: str =
                 canvas.setFont(FONT, BODY_SIZE)
                 canvas.drawString(MARGIN, y, section.note)
             y -= BODY_SIZE * 0.8
-            y = _draw_row(canvas, layout, layout.header, y, layout.header_height, HEADER_SIZE, centred=True)
+            y = _draw_row(
+                canvas, layout, layout.header, y, layout.header_height, layout.header_size, centred=True
+            )
             for what, payload, height in page:
                 if what == "row":
-                    y = _draw_row(canvas, layout, layout.lines(section.rows[payload]), y, height, BODY_SIZE)
+                    y = _draw_row(canvas, layout, layout.lines(section.rows[payload]), y, height, layout.size)
                 elif what == "total":
-                    y = _draw_row(canvas, layout, layout.lines(payload), y, height, BODY_SIZE)
+                    y = _draw_row(canvas, layout, layout.lines(payload), y, height, layout.size)
                 else:
                     _draw_signature(canvas, form, y, layout)
             canvas.setFont(FONT, BODY_SIZE)

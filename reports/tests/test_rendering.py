@@ -191,3 +191,24 @@ def _shown(kind, value) -> str:
     if kind in (INTEGER, TEXT, ID_TEXT):
         return str(value)
     return str(value)
+
+
+def test_the_pdf_prints_a_wide_form_smaller_instead_of_wrapping_dates_and_numbers():
+    import datetime
+    from decimal import Decimal
+
+    from core.excel import Form
+    from reports.builders import CLAIMS_REPORT
+    from reports.pdf import BODY_SIZE, _Layout
+
+    layout = _Layout(Form(title="补贴申领备案表", columns=CLAIMS_REPORT.columns))
+    assert layout.size < BODY_SIZE  # eighteen columns are wider than A4 landscape at 8 points
+    row = [
+        1, "王小明", "330106199701018838", "数字化管理师", "初级", "杭州电子科技大学", "PX20250001000001",
+        "DJ20250001000001", datetime.date(2025, 12, 31), "杭州市", "户籍地", Decimal("2200.00"),
+        Decimal("100.00"), Decimal("0.00"), Decimal("2200.00"), "已拨付", datetime.date(2026, 11, 30),
+        datetime.date(2026, 11, 30),
+    ]  # fmt: skip
+    lines = layout.lines(row)
+    for index in (2, 6, 7, 8, 11, 14, 16, 17):  # ID and certificate numbers, dates, amounts
+        assert len(lines[index]) == 1, (CLAIMS_REPORT.columns[index].header, lines[index])
