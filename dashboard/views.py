@@ -124,7 +124,10 @@ def _figures(request, scope, *, year: int, today: datetime.date) -> dict:
         context["share_of_province"] = (
             round(100 * engineers.engineers / province_engineers, 1) if province_engineers else 0
         )
-    context["risk"] = risk_signal_counts(request.user)
+    risk = risk_signal_counts(request.user)
+    # Labels as text: a lazy translation in the cached figures costs a class creation each
+    # time it is unpickled.
+    context["risk"] = {**risk, "by_code": [(str(label), n) for label, n in risk["by_code"]]}
     # 评教: the averages per institution of the classes the user oversees.
     context["evaluation_rows"] = evaluation_averages(
         enrolments=enrolments_visible_to(request.user), by="institution"
