@@ -13,6 +13,10 @@ def pytest_configure(config):
     # with a password: the suite spent minutes hashing. Tests check who may do what, not
     # the strength of the hash; MD5 here keeps logins real and the suite fast.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Tests change the data between two looks at the dashboard: figures are computed fresh
+    # (dashboard/tests/test_views.py turns the cache on to test it).
+    settings.DASHBOARD_CACHE_SECONDS = 0
+    settings.PORTAL_FORM_CACHE_SECONDS = 0
 
     # Transactional tests on SQLite flush with DELETE, which the append-only triggers refuse.
     from audit.testing import allow_sqlite_flush_of_append_only_tables

@@ -60,14 +60,15 @@ from accounts.models import Role, User
 from accounts.services import user_create
 from trainees.models import Trainee
 password = make_password("demo-pass-2024")
-for trainee in Trainee.objects.filter(user__isnull=True):
-    user = user_create(username=f"bench_trainee_{trainee.pk}", password=None, role=Role.TRAINEE)
-    User.objects.filter(pk=user.pk).update(password=password)
-    trainee.user = user
-    trainee.save(update_fields=["user"])
-# Demo trainees that already have a login (the class raters, the demo trainee) get the same
-# password, so every client can sign in as its own trainee.
-User.objects.filter(trainee__isnull=False).update(password=password)
+for trainee in Trainee.objects.select_related("user"):
+    if trainee.user is None:
+        user = user_create(username=f"bench_trainee_{trainee.pk}", password=None, role=Role.TRAINEE)
+        trainee.user = user
+        trainee.save(update_fields=["user"])
+    elif trainee.user.has_usable_password():
+        continue
+    # The demo's own trainee logins (demo_rater_*) have no password: give them the bench's.
+    User.objects.filter(pk=trainee.user.pk).update(password=password)
 """
 
 

@@ -446,6 +446,13 @@ LOGIN_FAILURE_WINDOW = _int("LOGIN_FAILURE_WINDOW", default=API_LOGIN_FAILURE_WI
 # API tokens expire after this many seconds without use (accounts/authentication.py).
 API_TOKEN_IDLE_SECONDS = _int("API_TOKEN_IDLE_SECONDS", default=7 * 24 * 60 * 60)
 
+# The progress dashboard's figures are kept this many seconds per audience (a bureau, or
+# provincial staff); 0 computes them on every request (dashboard/views.py).
+DASHBOARD_CACHE_SECONDS = _int("DASHBOARD_CACHE_SECONDS", default=30)
+# The trainee service's unfiltered search form of the training notices (its reference lists),
+# kept this many seconds; 0 renders it on every request (portal/views.py).
+PORTAL_FORM_CACHE_SECONDS = _int("PORTAL_FORM_CACHE_SECONDS", default=60)
+
 # Health (/health/): a worker is alive when its heartbeat (core/tasks.py, sent by beat every
 # minute) is younger than this.
 WORKER_HEARTBEAT_MAX_AGE = _int("WORKER_HEARTBEAT_MAX_AGE", default=3 * 60)

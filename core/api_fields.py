@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+
+from django.utils.hashable import make_hashable
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -55,13 +58,35 @@ class ResidentIdField(serializers.Field):
         return mask_resident_id(trainee.resident_id)
 
 
+@functools.cache
+def choice_labels(model, name: str) -> dict:
+    """What ``Model._get_FIELD_display`` builds on every call, built once per field."""
+    return dict(make_hashable(model._meta.get_field(name).flatchoices))
+
+
 class DisplayField(serializers.CharField):
-    """The human label of a choice field (``get_<field>_display``), read only."""
+    """The human label of a choice field (what ``get_<field>_display`` gives), read only.
+
+    Read from the field's value and a label table built once per model field: with
+    ``get_<field>_display`` as its source, DRF inspected the method's signature and Django
+    rebuilt the table for every field of every row."""
 
     def __init__(self, choice_field: str, **kwargs):
-        kwargs["source"] = f"get_{choice_field}_display"
+        self.choice_field = choice_field
+        kwargs["source"] = choice_field
         kwargs["read_only"] = True
         super().__init__(**kwargs)
+
+    @staticmethod
+    def label_of(labels: dict, value) -> str:
+        # A value outside the choices shows as itself, as get_<field>_display does.
+        return str(labels.get(make_hashable(value), value))
+
+    def get_attribute(self, instance):
+        value = super().get_attribute(instance)
+        if value is None:
+            return None
+        return self.label_of(choice_labels(type(instance), self.choice_field), value)
 
 
 class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):

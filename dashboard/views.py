@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import datetime
+import logging
 
+from django.conf import settings
 from django.contrib import admin
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from core.errors import NotPermitted
@@ -23,6 +28,8 @@ from dashboard.selectors import (
 )
 from risk.selectors import signal_counts as risk_signal_counts
 from trainees.selectors import enrolments_visible_to, evaluation_averages
+
+logger = logging.getLogger(__name__)
 
 
 def _months_between(first: datetime.date, last: datetime.date) -> int:
@@ -43,14 +50,17 @@ def _year(request, today: datetime.date) -> int:
     return today.year
 
 
-def progress(request):
-    try:
-        scope = dashboard_scope_for(request.user, city_code=request.GET.get("city") or None)
-    except NotPermitted as exc:
-        raise PermissionDenied(str(exc.message)) from exc
+def _cache_key(user, scope, year: int, today: datetime.date) -> str:
+    """Who sees the same figures: the scope, and the rows the user's role lets them see
+    (risk signals and evaluations are those of the user's claims and plans). Provincial
+    staff all see the same; a bureau's reviewers see their bureau's."""
+    audience = "province" if user.is_provincial else f"bureau-{user.bureau_id}"
+    city = scope.city.pk if scope.city is not None else "all"
+    return f"dashboard:v1:{audience}:{city}:{year}:{today.isoformat()}:{get_language()}"
 
-    today = timezone.localdate()
-    year = _year(request, today)
+
+def _figures(request, scope, *, year: int, today: datetime.date) -> dict:
+    """The page's figures, charts and their rendered HTML (``content``)."""
     engineers = engineer_figures(scope, today=today)
     claims = claim_figures(scope, year=year)
 
@@ -63,8 +73,6 @@ def progress(request):
         pace=_goal_pace(months, engineers.goal) if scope.is_province else None,
     )
     context = {
-        **admin.site.each_context(request),
-        "title": _("Progress toward the 2030 goal"),
         "scope": scope,
         "year": year,
         "today": today,
@@ -116,9 +124,48 @@ def progress(request):
         context["share_of_province"] = (
             round(100 * engineers.engineers / province_engineers, 1) if province_engineers else 0
         )
-    context["risk"] = risk_signal_counts(request.user)
+    risk = risk_signal_counts(request.user)
+    # Labels as text: a lazy translation in the cached figures costs a class creation each
+    # time it is unpickled.
+    context["risk"] = {**risk, "by_code": [(str(label), n) for label, n in risk["by_code"]]}
     # 评教: the averages per institution of the classes the user oversees.
     context["evaluation_rows"] = evaluation_averages(
         enrolments=enrolments_visible_to(request.user), by="institution"
     )
+    context["content"] = render_to_string("dashboard/progress_content.html", context)
+    return context
+
+
+def progress(request):
+    try:
+        scope = dashboard_scope_for(request.user, city_code=request.GET.get("city") or None)
+    except NotPermitted as exc:
+        raise PermissionDenied(str(exc.message)) from exc
+
+    today = timezone.localdate()
+    year = _year(request, today)
+    # The figures take some twenty queries and the page's largest render; reviewers reload
+    # it often and it changes slowly, so they are kept for DASHBOARD_CACHE_SECONDS per
+    # audience (a bureau, or provincial staff). The cache is an optimisation only: if it
+    # fails, the figures are computed as if it were empty.
+    seconds = settings.DASHBOARD_CACHE_SECONDS
+    key = _cache_key(request.user, scope, year, today)
+    figures = None
+    if seconds > 0:
+        try:
+            figures = cache.get(key)
+        except Exception:
+            logger.warning("dashboard cache unavailable", exc_info=True)
+    if figures is None:
+        figures = _figures(request, scope, year=year, today=today)
+        if seconds > 0:
+            try:
+                cache.set(key, figures, seconds)
+            except Exception:
+                logger.warning("dashboard cache unavailable", exc_info=True)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Progress toward the 2030 goal"),
+        **figures,
+    }
     return TemplateResponse(request, "dashboard/progress.html", context)

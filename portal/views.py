@@ -4,9 +4,11 @@ shared cache (``Cache-Control: private, no-store``)."""
 
 from __future__ import annotations
 
+import logging
 from functools import wraps
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.forms import PasswordChangeForm
@@ -14,10 +16,12 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -76,6 +80,8 @@ from trainees.selectors import (
 )
 from trainees.services import application_submit, evaluation_submit, trainee_set_payee_account
 
+logger = logging.getLogger(__name__)
+
 ACTIVE = [s.value for s in ACTIVE_CLAIM_STATUSES]
 LOOKUP_LIMIT = 10  # certificate look-ups per address per window
 LOOKUP_WINDOW = 10 * 60
@@ -111,6 +117,33 @@ def home(request):
     return render(request, "portal/home.html", {"open_plans": plans_for_notice().count()})
 
 
+def _empty_search_form() -> str:
+    """The search form with no filter chosen, rendered at most once a minute (reference lists
+    change rarely): most visitors open the notices unfiltered, and rendering the options of the
+    city, occupation and institution lists was a third of the page. A cache that fails only
+    means rendering it."""
+    seconds = settings.PORTAL_FORM_CACHE_SECONDS
+
+    def render_form():
+        return render_to_string("portal/_plan_search_fields.html", {"form": PlanSearchForm()})
+
+    if seconds <= 0:
+        return render_form()
+    key = f"portal:plan-search-form:v1:{get_language()}"
+    try:
+        html = cache.get(key)
+    except Exception:
+        logger.warning("portal cache unavailable", exc_info=True)
+        return render_form()
+    if html is None:
+        html = render_form()
+        try:
+            cache.set(key, html, seconds)
+        except Exception:
+            logger.warning("portal cache unavailable", exc_info=True)
+    return html
+
+
 def plan_list(request):
     form = PlanSearchForm(request.GET or None)
     filters = {}
@@ -128,7 +161,10 @@ def plan_list(request):
     page = Paginator(plans_for_notice(**filters), 10).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "portal/plan_list.html", {"form": form, "page": page, "query": query.urlencode()})
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    if not form.is_bound:
+        context["search_fields"] = _empty_search_form()
+    return render(request, "portal/plan_list.html", context)
 
 
 def _plan_or_404(pk: int) -> TrainingPlan:

@@ -25,6 +25,11 @@ def figure(html: str, table_id: str, name: str) -> str:
     return cell.group(1).strip()
 
 
+def content(html: str) -> str:
+    """The page's figures, without the admin's header (whose logout form has a fresh CSRF token)."""
+    return html[html.index('<div id="content-main"') :]
+
+
 def city_rows(html: str) -> list[str]:
     table = re.search(r'<table[^>]*id="table-cities".*?</table>', html, re.S)
     return re.findall(r'<tr data-city="(\d{6})"', table.group(0)) if table else []
@@ -142,3 +147,66 @@ def test_the_dashboard_shows_evaluation_averages_of_the_bureaus_institutions(
     table = re.search(r'<table[^>]*id="table-evaluations".*?</table>', page, re.S).group(0)
     assert institution.name in table and "3.50" in table
     assert 'id="table-evaluations"' not in other
+
+
+@pytest.fixture
+def dashboard_cache(settings):
+    """The figures cache on (the suite turns it off), in a private in-memory cache."""
+    from django.core.cache import cache
+
+    settings.DASHBOARD_CACHE_SECONDS = 30
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dashboard-tests"}
+    }
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@time_machine.travel(TODAY)
+def test_the_figures_are_kept_for_a_while_per_bureau(
+    dashboard_cache, two_cities, hangzhou_reviewer, ningbo_reviewer, client_of
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    hangzhou = client_of(hangzhou_reviewer)
+    with CaptureQueriesContext(connection) as first:
+        html = hangzhou.get(URL).content.decode()
+    assert figure(html, "table-goal", "engineers") == "4"
+    # Again: the same page from the cache, without the figures' queries.
+    with CaptureQueriesContext(connection) as again:
+        again_html = hangzhou.get(URL).content.decode()
+    assert content(again_html) == content(html)
+    assert len(again) < len(first) - 10
+    # Another bureau's reviewer never gets Hangzhou's figures, even asking for Hangzhou.
+    ningbo_html = client_of(ningbo_reviewer).get(URL, {"city": "330100"}).content.decode()
+    assert 'data-city="330200"' in ningbo_html
+    assert figure(ningbo_html, "table-goal", "engineers") == "3"
+
+
+@time_machine.travel(TODAY)
+def test_provincial_staff_share_a_cache_apart_from_the_bureaus(
+    dashboard_cache, two_cities, provincial_staff, hangzhou_reviewer, client_of
+):
+    html = client_of(hangzhou_reviewer).get(URL).content.decode()
+    assert figure(html, "table-goal", "engineers") == "4"
+    province = client_of(provincial_staff)
+    assert figure(province.get(URL).content.decode(), "table-goal", "engineers") == "7"
+    hangzhou_for_province = province.get(URL, {"city": "330100"}).content.decode()
+    # The provincial view of Hangzhou has the city comparison; the reviewer's page has none.
+    assert city_rows(hangzhou_for_province) == ["330100", "330200"]
+    assert city_rows(html) == []
+
+
+@time_machine.travel(TODAY)
+def test_the_dashboard_works_when_the_cache_fails(dashboard_cache, two_cities, hangzhou_reviewer, client_of):
+    from unittest import mock
+
+    with (
+        mock.patch("dashboard.views.cache.get", side_effect=ConnectionError("redis down")),
+        mock.patch("dashboard.views.cache.set", side_effect=ConnectionError("redis down")),
+    ):
+        response = client_of(hangzhou_reviewer).get(URL)
+    assert response.status_code == 200
+    assert figure(response.content.decode(), "table-goal", "engineers") == "4"

@@ -160,3 +160,26 @@ def test_the_notices_can_show_only_classes_taking_applications(client, instituti
     text = client.get("/plans/", {"open_only": "on"}).content.decode()
     assert "报名中的班" in text
     assert "已结束的班" not in text and "已满的班" not in text
+
+
+def test_the_unfiltered_search_form_is_rendered_once_a_minute(client, institution, settings):
+    """Kept PORTAL_FORM_CACHE_SECONDS (the suite turns the cache off); a filtered search
+    renders its own form, with the visitor's choices selected."""
+    from django.core.cache import cache
+
+    settings.PORTAL_FORM_CACHE_SECONDS = 60
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "portal-form-tests",
+        }
+    }
+    cache.clear()
+    try:
+        first = client.get("/plans/").content.decode()
+        assert f'<option value="{institution.pk}">{institution.name}</option>' in first
+        assert client.get("/plans/").content.decode() == first
+        filtered = client.get("/plans/", {"institution": institution.pk}).content.decode()
+        assert f'<option value="{institution.pk}" selected>{institution.name}</option>' in filtered
+    finally:
+        cache.clear()
