@@ -29,7 +29,6 @@ from subsidies.models import (
     ClaimEvent,
     ClaimStatus,
     ExternalSubsidyRecord,
-    PolicySettings,
     SubsidyClaim,
 )
 from subsidies.signals import claim_status_changed, claim_submitted
@@ -83,30 +82,38 @@ def _context(
     document_kinds: set[str] | None = None,
 ) -> rules.ClaimContext:
     today = timezone.localdate(now or timezone.now())
+    # A re-check counts in the year the claim was submitted, not the year of the review.
+    year = claim.claim_year if claim is not None else today.year
     # Load what the rules read in one query per object, whatever the caller had cached, so
     # a check costs the same fixed number of queries from the admin, the API or a command.
+    # Each query also answers what the rules would otherwise ask separately (the catalogue
+    # status of the institution and the evaluator, the standard in force, the other
+    # subsidies of the year, the policy settings): see ``rules.load_*``.
+    preloaded: dict[str, Any] = {}
     if training_certificate is not None:
-        training_certificate = TrainingCertificate.objects.select_related("plan", "institution").get(
-            pk=training_certificate.pk
+        training_certificate, preloaded["institution_listed"] = rules.load_training_certificate(
+            training_certificate.pk
         )
     if level_certificate is not None:
-        level_certificate = LevelCertificate.objects.select_related("evaluator", "occupation").get(
-            pk=level_certificate.pk
-        )
-    if bureau is not None and not Bureau._meta.get_field("city").is_cached(bureau):
-        bureau = Bureau.objects.select_related("city").get(pk=bureau.pk)
+        (
+            level_certificate,
+            preloaded["evaluator_status"],
+            preloaded["preloaded_standard"],
+            preloaded["preloaded_external"],
+        ) = rules.load_level_certificate(level_certificate.pk, resident_id=trainee.resident_id, year=year)
+    bureau, settings = rules.load_bureau_and_settings(bureau)
     return rules.ClaimContext(
         trainee=trainee,
         training_certificate=training_certificate,
         level_certificate=level_certificate,
         bureau=bureau,
         today=today,
-        # A re-check counts in the year the claim was submitted, not the year of the review.
-        year=claim.claim_year if claim is not None else today.year,
-        settings=PolicySettings.current(),
+        year=year,
+        settings=settings,
         claim=claim,
         at_submission=claim is None,
         document_kinds=document_kinds,
+        **preloaded,
     )
 
 
