@@ -118,7 +118,9 @@ def model_columns(model: type[models.Model], prefix: str = "") -> list[str]:
     return [prefix + field.attname for field in model._meta.concrete_fields]
 
 
-def instance_from(model: type[models.Model], row: dict[str, Any], *, prefix: str = "", using: str = "default"):
+def instance_from(
+    model: type[models.Model], row: dict[str, Any], *, prefix: str = "", using: str = "default"
+):
     """A model instance (as loaded from the database) from a prepared row's columns."""
     fields = model._meta.concrete_fields
     names = [field.attname for field in fields]

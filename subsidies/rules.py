@@ -224,6 +224,7 @@ class ClaimContext:
     evaluator_status: str | None | object = NOT_LOADED  # catalogue status on the issue date
     preloaded_standard: SubsidyStandard | None | object = NOT_LOADED
     preloaded_external: int | None = None  # other subsidies of the person in the claim year
+    preloaded_measure_id: int | None | object = NOT_LOADED  # the measure in force on ``today``
 
     @cached_property
     def measure(self) -> CityMeasure | None:
@@ -233,6 +234,12 @@ class ClaimContext:
             return self.claim.measure
         if self.bureau is None or self.bureau.city_id is None:
             return None
+        if self.preloaded_measure_id is None:
+            return None
+        if self.preloaded_measure_id is not NOT_LOADED:
+            return CityMeasure.objects.prefetch_related("shortage_occupations", "requirements").get(
+                pk=self.preloaded_measure_id
+            )
         return CityMeasure.in_force(city_id=self.bureau.city_id, on=self.today)
 
     @property
@@ -641,21 +648,23 @@ def failures(results: list[RuleResult]) -> list[RuleResult]:
 _BIG = BigIntegerField()
 
 _RELATED_ACTIVE_CLAIMS = PreparedQuery(
-    lambda: SubsidyClaim.objects.filter(
-        Q(trainee_id=Param("trainee", _BIG))
-        | Q(training_certificate_id=Param("training", _BIG))
-        | Q(level_certificate_id=Param("level", _BIG)),
-        status__in=[s.value for s in ACTIVE_CLAIM_STATUSES],
-    )
-    .exclude(pk=Param("claim", _BIG))
-    .values(
-        "id",
-        "trainee_id",
-        "occupation_id",
-        "level",
-        "claim_year",
-        "training_certificate_id",
-        "level_certificate_id",
+    lambda: (
+        SubsidyClaim.objects.filter(
+            Q(trainee_id=Param("trainee", _BIG))
+            | Q(training_certificate_id=Param("training", _BIG))
+            | Q(level_certificate_id=Param("level", _BIG)),
+            status__in=[s.value for s in ACTIVE_CLAIM_STATUSES],
+        )
+        .exclude(pk=Param("claim", _BIG))
+        .values(
+            "id",
+            "trainee_id",
+            "occupation_id",
+            "level",
+            "claim_year",
+            "training_certificate_id",
+            "level_certificate_id",
+        )
     )
 )
 
@@ -747,7 +756,13 @@ def _level_certificate():
 
 _LEVEL_CERTIFICATE = PreparedQuery(_level_certificate)
 
-_POLICY_FIELDS = ("annual_limit", "claim_window_months", "lower_level_rule_enabled", "policy_start", "updated_at")
+_POLICY_FIELDS = (
+    "annual_limit",
+    "claim_window_months",
+    "lower_level_rule_enabled",
+    "policy_start",
+    "updated_at",
+)
 
 
 def _policy_subqueries() -> dict:
@@ -758,9 +773,26 @@ def _policy_subqueries() -> dict:
 
 
 _BUREAU = PreparedQuery(
-    lambda: Bureau.objects.filter(pk=Param("pk", _BIG))
-    .annotate(**_policy_subqueries())
-    .values(*model_columns(Bureau), *model_columns(City, "city__"), *(f"policy__{n}" for n in _POLICY_FIELDS))
+    lambda: (
+        Bureau.objects.filter(pk=Param("pk", _BIG))
+        .annotate(
+            **_policy_subqueries(),
+            # ``CityMeasure.in_force(city_id=bureau.city_id, on=today)``, its id
+            measure_id=Subquery(
+                CityMeasure.objects.filter(
+                    city_id=OuterRef("city_id"), effective_from__lte=Param("today", DateField())
+                )
+                .order_by("-effective_from")
+                .values("id")[:1]
+            ),
+        )
+        .values(
+            *model_columns(Bureau),
+            *model_columns(City, "city__"),
+            *(f"policy__{n}" for n in _POLICY_FIELDS),
+            "measure_id",
+        )
+    )
 )
 _POLICY = PreparedQuery(lambda: PolicySettings.objects.filter(pk=1).values(*model_columns(PolicySettings)))
 
@@ -775,18 +807,20 @@ def _policy_from(row: dict | None, prefix: str) -> PolicySettings:
     )
 
 
-def load_bureau_and_settings(bureau: Bureau | None) -> tuple[Bureau | None, PolicySettings]:
-    """The bureau with its city (unless the caller's already has it) and the policy settings,
-    in one query."""
+def load_bureau_and_settings(
+    bureau: Bureau | None, *, today: datetime.date
+) -> tuple[Bureau | None, PolicySettings, int | None]:
+    """In one query: the bureau with its city (unless the caller's already has it), the policy
+    settings and the id of the city's measure in force on ``today`` (None: none)."""
     if bureau is None:
-        return None, _policy_from(_POLICY.first(), "")
-    row = _BUREAU.first(pk=bureau.pk)
+        return None, _policy_from(_POLICY.first(), ""), None
+    row = _BUREAU.first(pk=bureau.pk, today=today)
     if row is None:
         raise Bureau.DoesNotExist
     if not Bureau._meta.get_field("city").is_cached(bureau):
         bureau = instance_from(Bureau, row)
         bureau.city = instance_from(City, row, prefix="city__")
-    return bureau, _policy_from(row, "policy__")
+    return bureau, _policy_from(row, "policy__"), row["measure_id"]
 
 
 def load_training_certificate(pk: int) -> tuple[TrainingCertificate, bool]:
