@@ -5,7 +5,9 @@ Django compiles a queryset's SQL on every evaluation (``build_filter``, ``get_se
 spends answering them. A :class:`PreparedQuery` is written as an ordinary queryset whose
 varying values are :class:`Param` placeholders; it is compiled the first time it runs on a
 database alias, and later runs only fill in the values and execute the same SQL through
-Django's cursor (so query logging, ``execute_wrapper`` and the query-count tests see it).
+Django's cursor wrapper (so query logging, ``execute_wrapper`` and the query-count tests see
+it). On PostgreSQL the statement is also prepared on the server, once per connection
+(``server_cursor``): the server then neither parses nor plans it again.
 
 The rows come back as dicts (the queryset must end in ``values()``), with Django's own
 converters applied, so a date is a ``date`` on SQLite as on PostgreSQL; :meth:`instances`
@@ -21,6 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import connections, models
 from django.db.models.expressions import Expression
 
@@ -92,7 +95,7 @@ class PreparedQuery:
             else (None if isinstance(slot, _Slot) else slot)
             for slot in template
         ]
-        with connection.cursor() as cursor:
+        with server_cursor(connection) as cursor:
             cursor.execute(sql, params)
             fetched = cursor.fetchall()
         result = []
@@ -110,6 +113,29 @@ class PreparedQuery:
     def first(self, *, using: str = "default", **values: Any) -> dict[str, Any] | None:
         rows = self.rows(using=using, **values)
         return rows[0] if rows else None
+
+
+def server_cursor(connection):
+    """Django's cursor; on PostgreSQL (psycopg 3) one that binds parameters on the server, so
+    the statement is prepared once per connection (psycopg prepares a statement on its first
+    run here) and the server neither parses nor plans it again: for these small lookups the
+    planning costs several times the execution. Django's own cursors, which bind on the
+    client, never prepare anything. ``PREPARED_STATEMENTS = False`` (for PgBouncer older than
+    1.21 in transaction mode) keeps Django's cursor."""
+    if connection.vendor != "postgresql" or not getattr(settings, "PREPARED_STATEMENTS", True):
+        return connection.cursor()
+    import psycopg
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = connection.connection
+    if raw.prepare_threshold != 0:
+        # Only cursors that bind on the server prepare; Django's (client-side binding) do not.
+        raw.prepare_threshold = 0
+    cursor = psycopg.Cursor(raw)
+    return (
+        connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
+    )
 
 
 def model_columns(model: type[models.Model], prefix: str = "") -> list[str]:
