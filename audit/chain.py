@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core import checks
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.crypto import sm3_hex
 from core.models import AppendOnlyModel, AppendOnlyQuerySet
+from core.prepared import Param, PreparedQuery, server_cursor
 
 GENESIS = "0" * 64
 
@@ -142,15 +143,15 @@ class HashChainedModel(AppendOnlyModel):
         # No savepoint: a failure here must abort the caller's whole transaction anyway, and
         # the two extra queries per event would be paid by every claim decision.
         with transaction.atomic(using=using, savepoint=False):
-            head = locked_head(self.chain_name(), using=using)
-            self.chain_seq = head.seq + 1
+            chain = self.chain_name()
+            seq, prev_hash = locked_head_position(chain, using=using)
+            self.chain_seq = seq + 1
             self.chain_hash = row_hash(
-                self.chain_name(), self.chain_seq, head.head_hash, chain_values(self, self.chain_fields)
+                chain, self.chain_seq, prev_hash, chain_values(self, self.chain_fields)
             )
             kwargs["force_insert"] = True
             super().save(*args, **kwargs)
-            head.seq, head.head_hash = self.chain_seq, self.chain_hash
-            head.save(update_fields=["seq", "head_hash", "updated_at"])
+            move_head(chain, seq=self.chain_seq, head_hash=self.chain_hash, using=using)
 
     @classmethod
     def chain_name(cls) -> str:
@@ -177,6 +178,42 @@ def locked_head(chain: str, *, using: str = "default"):
         # conflict and then both lock the same row.
         ChainHead.objects.using(using).bulk_create([ChainHead(chain=chain)], ignore_conflicts=True)
         return heads.get(chain=chain)
+
+
+# Every event of a claim decision appends to a chain: the head's lock and move are fixed-shape
+# statements, compiled once (core.prepared) rather than by the ORM on every append.
+_LOCKED_HEAD = PreparedQuery(
+    lambda: (
+        ChainHead.objects.select_for_update()
+        .filter(chain=Param("chain", models.CharField()))
+        .values("seq", "head_hash")
+    )
+)
+
+
+def locked_head_position(chain: str, *, using: str = "default") -> tuple[int, str]:
+    """The chain's last position and hash, its head row locked until the end of the transaction."""
+    row = _LOCKED_HEAD.first(using=using, chain=chain)
+    if row is None:
+        head = locked_head(chain, using=using)
+        return head.seq, head.head_hash
+    return row["seq"], row["head_hash"]
+
+
+def move_head(chain: str, *, seq: int, head_hash: str, using: str = "default") -> None:
+    """Record a new last position and hash on the (locked) head row."""
+    connection = connections[using]
+    meta = ChainHead._meta
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        f"{quote(meta.get_field(name).column)} = %s" for name in ("seq", "head_hash", "updated_at")
+    )
+    updated_at = meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
+    with server_cursor(connection) as cursor:
+        cursor.execute(
+            f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(meta.get_field('chain').column)} = %s",
+            [seq, head_hash, updated_at, chain],
+        )
 
 
 def chained_models() -> list[type[HashChainedModel]]:

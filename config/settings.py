@@ -184,6 +184,9 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 # PostgreSQL's connection set-up on every request; the health check drops a dead one first.
 DATABASES["default"].setdefault("CONN_MAX_AGE", _int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+# The claim checks' fixed-shape lookups (core/prepared.py) are prepared on the PostgreSQL server
+# once per connection. Turn off behind PgBouncer older than 1.21 in transaction mode.
+PREPARED_STATEMENTS = _bool("PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -20,12 +20,29 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    DateField,
+    Exists,
+    OuterRef,
+    Q,
+    Subquery,
+)
 from django.utils.translation import gettext_lazy as _
 
 from certificates.models import LevelCertificate, TrainingCertificate
-from institutions.models import ListingStatus, PlanStatus
-from reference.models import Bureau, Level
+from core.prepared import Param, PreparedQuery, instance_from, model_columns
+from institutions.models import (
+    EvaluationInstitution,
+    EvaluatorListing,
+    InstitutionListing,
+    ListingStatus,
+    PlanStatus,
+    TrainingInstitution,
+    TrainingPlan,
+)
+from reference.models import Bureau, City, Level, Occupation
 from subsidies.models import (
     ACTIVE_CLAIM_STATUSES,
     CityMeasure,
@@ -182,6 +199,9 @@ def is_graduate_in_graduation_year(trainee: Trainee, year: int) -> bool:
     return trainee.category == TraineeCategory.GRADUATE and trainee.graduation_year == year
 
 
+NOT_LOADED = object()
+
+
 @dataclass
 class ClaimContext:
     """Everything the rules read about one (prospective) claim."""
@@ -198,6 +218,13 @@ class ClaimContext:
     # The kinds of supporting document the claim carries (uploaded by the trainee); None:
     # the trainee's documents not yet attached to a claim (the wizard's uploads).
     document_kinds: set[str] | None = None
+    # Answers read together with the certificates (``load_certificates``); when left unset
+    # the rules ask the database themselves.
+    institution_listed: bool | None = None  # listed throughout the plan's dates
+    evaluator_status: str | None | object = NOT_LOADED  # catalogue status on the issue date
+    preloaded_standard: SubsidyStandard | None | object = NOT_LOADED
+    preloaded_external: int | None = None  # other subsidies of the person in the claim year
+    preloaded_measure_id: int | None | object = NOT_LOADED  # the measure in force on ``today``
 
     @cached_property
     def measure(self) -> CityMeasure | None:
@@ -207,6 +234,12 @@ class ClaimContext:
             return self.claim.measure
         if self.bureau is None or self.bureau.city_id is None:
             return None
+        if self.preloaded_measure_id is None:
+            return None
+        if self.preloaded_measure_id is not NOT_LOADED:
+            return CityMeasure.objects.prefetch_related("shortage_occupations", "requirements").get(
+                pk=self.preloaded_measure_id
+            )
         return CityMeasure.in_force(city_id=self.bureau.city_id, on=self.today)
 
     @property
@@ -240,24 +273,13 @@ class ClaimContext:
         few active claims a year and a certificate at most one, and only the columns the rules
         compare are fetched. Each of the three conditions is an indexed lookup.
         """
-        match = Q(trainee_id=self.trainee.pk)
-        if self.training_certificate is not None:
-            match |= Q(training_certificate_id=self.training_certificate.pk)
-        if self.level_certificate is not None:
-            match |= Q(level_certificate_id=self.level_certificate.pk)
-        qs = SubsidyClaim.objects.filter(match, status__in=[s.value for s in ACTIVE_CLAIM_STATUSES])
-        if self.claim is not None and self.claim.pk:
-            qs = qs.exclude(pk=self.claim.pk)
-        return list(
-            qs.values(
-                "id",
-                "trainee_id",
-                "occupation_id",
-                "level",
-                "claim_year",
-                "training_certificate_id",
-                "level_certificate_id",
-            )
+        # A missing certificate is NULL in SQL (matches nothing); a claim not yet written
+        # excludes id 0, which no claim has.
+        return _RELATED_ACTIVE_CLAIMS.rows(
+            trainee=self.trainee.pk,
+            training=self.training_certificate.pk if self.training_certificate is not None else None,
+            level=self.level_certificate.pk if self.level_certificate is not None else None,
+            claim=self.claim.pk if self.claim is not None and self.claim.pk else 0,
         )
 
     @cached_property
@@ -270,7 +292,21 @@ class ClaimContext:
         cert = self.level_certificate
         if cert is None:
             return None
+        if self.preloaded_standard is not NOT_LOADED:
+            return self.preloaded_standard
         return SubsidyStandard.in_force(occupation_id=cert.occupation_id, level=cert.level, on=cert.issued_on)
+
+    @cached_property
+    def external_subsidies(self) -> int:
+        """Other training subsidies imported for the person, granted in the claim year."""
+        if self.preloaded_external is not None:
+            return self.preloaded_external
+        row = _EXTERNAL_COUNT.first(
+            resident_id=self.trainee.resident_id,
+            first_day=datetime.date(self.year, 1, 1),
+            last_day=datetime.date(self.year, 12, 31),
+        )
+        return row["n"] if row else 0
 
     @cached_property
     def basis(self) -> str | None:
@@ -360,7 +396,10 @@ def institution_not_listed(ctx: ClaimContext):
     plan = training.plan
     if plan.status != PlanStatus.ACCEPTED:
         return _("The training did not run under an accepted training plan.")
-    if not training.institution.listed_throughout(plan.start_date, plan.end_date):
+    listed = ctx.institution_listed
+    if listed is None:
+        listed = training.institution.listed_throughout(plan.start_date, plan.end_date)
+    if not listed:
         return _(
             "The training institution was not on the catalogue, or was suspended, while the training ran."
         )
@@ -372,7 +411,10 @@ def evaluator_not_listed(ctx: ClaimContext):
     """由纳入人力资源社会保障部目录的相关评价机构负责: the level certificate was issued by a
     catalogued evaluation institution on its issue date."""
     level = ctx.require_level_certificate()
-    if level.evaluator.status_on(level.issued_on) != ListingStatus.LISTED:
+    status = ctx.evaluator_status
+    if status is NOT_LOADED:
+        status = level.evaluator.status_on(level.issued_on)
+    if status != ListingStatus.LISTED:
         return _("The level certificate was not issued by a catalogued evaluation institution.")
     return None
 
@@ -396,9 +438,7 @@ def annual_limit(ctx: ClaimContext):
     vocational-training subsidies imported for the person, in the year of their grant date.
     """
     claims = sum(1 for c in ctx.other_active_claims if c["claim_year"] == ctx.year)
-    external = ExternalSubsidyRecord.objects.filter(
-        resident_id=ctx.trainee.resident_id, grant_date__year=ctx.year
-    ).count()
+    external = ctx.external_subsidies
     limit = ctx.settings.annual_limit
     if claims + external >= limit:
         return _(
@@ -596,3 +636,228 @@ def run_rules(ctx: ClaimContext) -> list[RuleResult]:
 
 def failures(results: list[RuleResult]) -> list[RuleResult]:
     return [r for r in results if not r.passed and not r.skipped]
+
+
+# -- what a check reads, in few round trips -----------------------------------------------------
+#
+# Fixed-shape lookups compiled once per process (core.prepared): the certificates with what
+# the rules read about them (the plan, the institution's catalogue history over the plan's
+# dates, the evaluator's status on the issue date, the standard in force, the other subsidies
+# of the claim year), the bureau with its city and the policy settings, and the related claims.
+
+_BIG = BigIntegerField()
+
+_RELATED_ACTIVE_CLAIMS = PreparedQuery(
+    lambda: (
+        SubsidyClaim.objects.filter(
+            Q(trainee_id=Param("trainee", _BIG))
+            | Q(training_certificate_id=Param("training", _BIG))
+            | Q(level_certificate_id=Param("level", _BIG)),
+            status__in=[s.value for s in ACTIVE_CLAIM_STATUSES],
+        )
+        .exclude(pk=Param("claim", _BIG))
+        .values(
+            "id",
+            "trainee_id",
+            "occupation_id",
+            "level",
+            "claim_year",
+            "training_certificate_id",
+            "level_certificate_id",
+        )
+    )
+)
+
+
+def _external_subsidies():
+    """Other subsidies of one person granted between two days (the claim year), counted."""
+    return (
+        ExternalSubsidyRecord.objects.filter(
+            resident_id=Param("resident_id", ExternalSubsidyRecord._meta.get_field("resident_id")),
+            grant_date__gte=Param("first_day", DateField()),
+            grant_date__lte=Param("last_day", DateField()),
+        )
+        .order_by()
+        .values("resident_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+
+
+_EXTERNAL_COUNT = PreparedQuery(_external_subsidies)
+
+
+def _training_certificate():
+    listings = InstitutionListing.objects.filter(institution_id=OuterRef("institution_id"))
+    return (
+        TrainingCertificate.objects.filter(pk=Param("pk", _BIG))
+        .annotate(
+            # ``TrainingInstitution.listed_throughout(plan.start_date, plan.end_date)`` in SQL: the
+            # status in force on the start date is "listed", and no change away from listed
+            # takes effect after the start and on or before the end.
+            status_on_start=Subquery(
+                listings.filter(effective_from__lte=OuterRef("plan__start_date"))
+                .order_by("-effective_from", "-id")
+                .values("status")[:1]
+            ),
+            unlisted_during=Exists(
+                listings.filter(
+                    effective_from__gt=OuterRef("plan__start_date"),
+                    effective_from__lte=OuterRef("plan__end_date"),
+                ).exclude(status=ListingStatus.LISTED)
+            ),
+        )
+        .values(
+            *model_columns(TrainingCertificate),
+            *model_columns(TrainingPlan, "plan__"),
+            *model_columns(TrainingInstitution, "institution__"),
+            "status_on_start",
+            "unlisted_during",
+        )
+    )
+
+
+_TRAINING_CERTIFICATE = PreparedQuery(_training_certificate)
+
+
+def _level_certificate():
+    standards = SubsidyStandard.objects.filter(
+        Q(effective_to__isnull=True) | Q(effective_to__gte=OuterRef("issued_on")),
+        occupation_id=OuterRef("occupation_id"),
+        level=OuterRef("level"),
+        effective_from__lte=OuterRef("issued_on"),
+    ).order_by("effective_from", "id")  # as SubsidyStandard.in_force (periods never overlap)
+    return (
+        LevelCertificate.objects.filter(pk=Param("pk", _BIG))
+        .annotate(
+            # ``evaluator.status_on(issued_on)``
+            evaluator_status=Subquery(
+                EvaluatorListing.objects.filter(
+                    evaluator_id=OuterRef("evaluator_id"), effective_from__lte=OuterRef("issued_on")
+                )
+                .order_by("-effective_from", "-id")
+                .values("status")[:1]
+            ),
+            standard_id=Subquery(standards.values("id")[:1]),
+            standard_amount=Subquery(standards.values("amount")[:1]),
+            external_subsidies=Subquery(_external_subsidies()),
+        )
+        .values(
+            *model_columns(LevelCertificate),
+            *model_columns(EvaluationInstitution, "evaluator__"),
+            *model_columns(Occupation, "occupation__"),
+            "evaluator_status",
+            "standard_id",
+            "standard_amount",
+            "external_subsidies",
+        )
+    )
+
+
+_LEVEL_CERTIFICATE = PreparedQuery(_level_certificate)
+
+_POLICY_FIELDS = (
+    "annual_limit",
+    "claim_window_months",
+    "lower_level_rule_enabled",
+    "policy_start",
+    "updated_at",
+)
+
+
+def _policy_subqueries() -> dict:
+    return {
+        f"policy__{name}": Subquery(PolicySettings.objects.filter(pk=1).values(name)[:1])
+        for name in _POLICY_FIELDS
+    }
+
+
+_BUREAU = PreparedQuery(
+    lambda: (
+        Bureau.objects.filter(pk=Param("pk", _BIG))
+        .annotate(
+            **_policy_subqueries(),
+            # ``CityMeasure.in_force(city_id=bureau.city_id, on=today)``, its id
+            measure_id=Subquery(
+                CityMeasure.objects.filter(
+                    city_id=OuterRef("city_id"), effective_from__lte=Param("today", DateField())
+                )
+                .order_by("-effective_from")
+                .values("id")[:1]
+            ),
+        )
+        .values(
+            *model_columns(Bureau),
+            *model_columns(City, "city__"),
+            *(f"policy__{n}" for n in _POLICY_FIELDS),
+            "measure_id",
+        )
+    )
+)
+_POLICY = PreparedQuery(lambda: PolicySettings.objects.filter(pk=1).values(*model_columns(PolicySettings)))
+
+
+def _policy_from(row: dict | None, prefix: str) -> PolicySettings:
+    if row is None or row[f"{prefix}annual_limit"] is None:
+        return PolicySettings.current()  # not created yet: created with the defaults
+    return PolicySettings.from_db(
+        "default",
+        ["id", *_POLICY_FIELDS],
+        [1, *(row[f"{prefix}{name}"] for name in _POLICY_FIELDS)],
+    )
+
+
+def load_bureau_and_settings(
+    bureau: Bureau | None, *, today: datetime.date
+) -> tuple[Bureau | None, PolicySettings, int | None]:
+    """In one query: the bureau with its city (unless the caller's already has it), the policy
+    settings and the id of the city's measure in force on ``today`` (None: none)."""
+    if bureau is None:
+        return None, _policy_from(_POLICY.first(), ""), None
+    row = _BUREAU.first(pk=bureau.pk, today=today)
+    if row is None:
+        raise Bureau.DoesNotExist
+    if not Bureau._meta.get_field("city").is_cached(bureau):
+        bureau = instance_from(Bureau, row)
+        bureau.city = instance_from(City, row, prefix="city__")
+    return bureau, _policy_from(row, "policy__"), row["measure_id"]
+
+
+def load_training_certificate(pk: int) -> tuple[TrainingCertificate, bool]:
+    """The certificate with its plan and institution, and whether the institution was listed
+    throughout the plan's dates."""
+    row = _TRAINING_CERTIFICATE.first(pk=pk)
+    if row is None:
+        raise TrainingCertificate.DoesNotExist
+    certificate = instance_from(TrainingCertificate, row)
+    certificate.plan = instance_from(TrainingPlan, row, prefix="plan__")
+    certificate.institution = instance_from(TrainingInstitution, row, prefix="institution__")
+    listed = row["status_on_start"] == ListingStatus.LISTED and not row["unlisted_during"]
+    return certificate, listed
+
+
+def load_level_certificate(
+    pk: int, *, resident_id: str, year: int
+) -> tuple[LevelCertificate, str | None, SubsidyStandard | None, int]:
+    """The certificate with its evaluator and occupation; the evaluator's status on the issue
+    date, the standard in force on it, and the person's other subsidies of ``year``."""
+    row = _LEVEL_CERTIFICATE.first(
+        pk=pk,
+        resident_id=resident_id,
+        first_day=datetime.date(year, 1, 1),
+        last_day=datetime.date(year, 12, 31),
+    )
+    if row is None:
+        raise LevelCertificate.DoesNotExist
+    certificate = instance_from(LevelCertificate, row)
+    certificate.evaluator = instance_from(EvaluationInstitution, row, prefix="evaluator__")
+    certificate.occupation = instance_from(Occupation, row, prefix="occupation__")
+    standard = None
+    if row["standard_id"] is not None:
+        # Only what a claim records of it; any other field loads on first access.
+        standard = SubsidyStandard.from_db(
+            "default",
+            ["id", "occupation_id", "level", "amount"],
+            [row["standard_id"], certificate.occupation_id, certificate.level, row["standard_amount"]],
+        )
+    return certificate, row["evaluator_status"], standard, row["external_subsidies"] or 0

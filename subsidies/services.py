@@ -13,15 +13,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import BigIntegerField
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import MessageKind
+from accounts.models import MessageKind, User
 from accounts.services import message_send
 from certificates.models import LevelCertificate, TrainingCertificate
 from core.errors import ApplicationError, NotPermitted
+from core.prepared import Param, PreparedQuery, instance_from, model_columns
 from core.xlsx_import import ImportResult
-from reference.models import Bureau, City
+from reference.models import Bureau, City, Occupation
 from subsidies import rules
 from subsidies.models import (
     CityMeasure,
@@ -29,7 +31,6 @@ from subsidies.models import (
     ClaimEvent,
     ClaimStatus,
     ExternalSubsidyRecord,
-    PolicySettings,
     SubsidyClaim,
 )
 from subsidies.signals import claim_status_changed, claim_submitted
@@ -83,30 +84,38 @@ def _context(
     document_kinds: set[str] | None = None,
 ) -> rules.ClaimContext:
     today = timezone.localdate(now or timezone.now())
+    # A re-check counts in the year the claim was submitted, not the year of the review.
+    year = claim.claim_year if claim is not None else today.year
     # Load what the rules read in one query per object, whatever the caller had cached, so
     # a check costs the same fixed number of queries from the admin, the API or a command.
+    # Each query also answers what the rules would otherwise ask separately (the catalogue
+    # status of the institution and the evaluator, the standard in force, the other
+    # subsidies of the year, the policy settings): see ``rules.load_*``.
+    preloaded: dict[str, Any] = {}
     if training_certificate is not None:
-        training_certificate = TrainingCertificate.objects.select_related("plan", "institution").get(
-            pk=training_certificate.pk
+        training_certificate, preloaded["institution_listed"] = rules.load_training_certificate(
+            training_certificate.pk
         )
     if level_certificate is not None:
-        level_certificate = LevelCertificate.objects.select_related("evaluator", "occupation").get(
-            pk=level_certificate.pk
-        )
-    if bureau is not None and not Bureau._meta.get_field("city").is_cached(bureau):
-        bureau = Bureau.objects.select_related("city").get(pk=bureau.pk)
+        (
+            level_certificate,
+            preloaded["evaluator_status"],
+            preloaded["preloaded_standard"],
+            preloaded["preloaded_external"],
+        ) = rules.load_level_certificate(level_certificate.pk, resident_id=trainee.resident_id, year=year)
+    bureau, settings, preloaded["preloaded_measure_id"] = rules.load_bureau_and_settings(bureau, today=today)
     return rules.ClaimContext(
         trainee=trainee,
         training_certificate=training_certificate,
         level_certificate=level_certificate,
         bureau=bureau,
         today=today,
-        # A re-check counts in the year the claim was submitted, not the year of the review.
-        year=claim.claim_year if claim is not None else today.year,
-        settings=PolicySettings.current(),
+        year=year,
+        settings=settings,
         claim=claim,
         at_submission=claim is None,
         document_kinds=document_kinds,
+        **preloaded,
     )
 
 
@@ -234,6 +243,34 @@ def _check_submitter(actor, *, trainee: Trainee, bureau: Bureau | None) -> None:
     raise NotPermitted("not_permitted", _("You may not submit a claim for this trainee."))
 
 
+_LOCKED_TRAINEE = PreparedQuery(
+    lambda: (
+        Trainee.objects.select_for_update(of=("self",))
+        .filter(pk=Param("pk", BigIntegerField()))
+        .values(*model_columns(Trainee), *model_columns(User, "user__"))
+    )
+)
+_PENDING_DOCUMENTS = PreparedQuery(
+    lambda: (
+        ClaimDocument.objects.filter(trainee_id=Param("trainee", BigIntegerField()), claim__isnull=True)
+        .order_by("id")
+        .values("id", "kind")
+    )
+)
+
+
+def _lock_trainee(pk: int) -> Trainee:
+    """Lock the trainee row (until the end of the transaction) and load it, with its login:
+    the message (站内信) goes to it."""
+    row = _LOCKED_TRAINEE.first(pk=pk)
+    if row is None:
+        raise Trainee.DoesNotExist
+    trainee = instance_from(Trainee, row)
+    if trainee.user_id is not None:
+        trainee.user = instance_from(User, row, prefix="user__")
+    return trainee
+
+
 def claim_submit(
     *,
     trainee: Trainee,
@@ -257,24 +294,25 @@ def claim_submit(
             # Locking the trainee row makes those submissions take turns, so each one
             # counts the claims of the ones before it. Every claim write locks it first.
             # The trainee's login comes in the same round trip: the message (站内信) goes to it.
-            locked = Trainee.objects.select_for_update(of=("self",)).select_related("user").get(pk=trainee.pk)
+            locked = _lock_trainee(trainee.pk)
             # One instant for the check, the claim year and the submission time.
             now = timezone.now()
             # The uploads are the trainee's, so the trainee lock above also serialises
-            # attaching them: two submissions cannot both take the same document.
-            pending = ClaimDocument.objects.filter(trainee_id=locked.pk, claim__isnull=True)
+            # attaching them: two submissions cannot both take the same document. (Read in a
+            # statement of their own after the lock, so they are what the lock's holder left.)
+            pending = {row["id"]: row["kind"] for row in _PENDING_DOCUMENTS.rows(trainee=locked.pk)}
             if documents is not None:
                 wanted = {d.pk for d in documents}
-                pending = pending.filter(pk__in=wanted)
-                if pending.count() != len(wanted):
+                if not wanted <= pending.keys():
                     raise ApplicationError(
                         "invalid_documents",
                         _(
                             "A document given is not one of your uploads waiting for a claim; upload it again."
                         ),
-                        {"documents": sorted(wanted - set(pending.values_list("pk", flat=True)))},
+                        {"documents": sorted(wanted - pending.keys())},
                     )
-            attached = list(pending)
+                pending = {pk: kind for pk, kind in pending.items() if pk in wanted}
+            attached = pending
             ctx = _context(
                 trainee=locked,
                 training_certificate=training_certificate,
@@ -282,7 +320,7 @@ def claim_submit(
                 bureau=bureau,
                 claim=None,
                 now=now,
-                document_kinds={d.kind for d in attached},
+                document_kinds=set(attached.values()),
             )
             results = rules.run_rules(ctx)
             if rules.failures(results):
@@ -323,7 +361,7 @@ def claim_submit(
             claim.full_clean(exclude=_LOADED_RELATIONS, validate_constraints=False)
             claim.save()
             if attached:
-                ClaimDocument.objects.filter(pk__in=[d.pk for d in attached]).update(claim=claim)
+                ClaimDocument.objects.filter(pk__in=list(attached)).update(claim=claim)
             _event(claim=claim, actor=actor, from_status="", to_status=ClaimStatus.SUBMITTED, at=now)
     except IntegrityError as exc:
         # Another transaction got there first on a certificate (held by a different
@@ -432,17 +470,42 @@ def _tell_trainee(*, claim: SubsidyClaim, to_status: str, reason: str) -> None:
     )
 
 
+_LOCKED_TRAINEE_ONLY = PreparedQuery(
+    lambda: Trainee.objects.select_for_update().filter(pk=Param("pk", BigIntegerField())).values("id")
+)
+_LOCKED_CLAIM = PreparedQuery(
+    lambda: (
+        SubsidyClaim.objects.select_for_update(of=("self",))
+        .filter(pk=Param("pk", BigIntegerField()))
+        .values(
+            *model_columns(SubsidyClaim),
+            *model_columns(Trainee, "trainee__"),
+            *model_columns(User, "trainee__user__"),
+            *model_columns(Bureau, "bureau__"),
+            *model_columns(City, "bureau__city__"),
+            *model_columns(Occupation, "occupation__"),
+        )
+    )
+)
+
+
 def _lock(claim: SubsidyClaim) -> SubsidyClaim:
     """Lock the trainee, then the claim: the same order as ``claim_submit``, so no deadlock,
     and a decision sees every claim of the person committed before it."""
-    Trainee.objects.select_for_update().filter(pk=claim.trainee_id).first()
-    # The bureau (with its city) and the occupation come in the same round trip: the rules
-    # and the trainee's message read them.
-    return (
-        SubsidyClaim.objects.select_for_update(of=("self",))
-        .select_related("trainee__user", "bureau__city", "occupation")
-        .get(pk=claim.pk)
-    )
+    _LOCKED_TRAINEE_ONLY.rows(pk=claim.trainee_id)
+    # The trainee with its login, the bureau with its city and the occupation come in the
+    # same round trip: the rules and the trainee's message read them.
+    row = _LOCKED_CLAIM.first(pk=claim.pk)
+    if row is None:
+        raise SubsidyClaim.DoesNotExist
+    locked = instance_from(SubsidyClaim, row)
+    locked.trainee = instance_from(Trainee, row, prefix="trainee__")
+    if locked.trainee.user_id is not None:
+        locked.trainee.user = instance_from(User, row, prefix="trainee__user__")
+    locked.bureau = instance_from(Bureau, row, prefix="bureau__")
+    locked.bureau.city = instance_from(City, row, prefix="bureau__city__")
+    locked.occupation = instance_from(Occupation, row, prefix="occupation__")
+    return locked
 
 
 def _authorise(*, claim: SubsidyClaim, actor, target: str) -> None:

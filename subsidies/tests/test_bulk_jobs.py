@@ -145,7 +145,13 @@ def test_a_worker_that_dies_mid_job_leaves_its_claim_undecided_and_the_sweeper_f
             raise SystemExit("worker killed")  # not an ApplicationError: the process is gone
         return real_approve(claim=claim, actor=actor)
 
-    with mock.patch.object(bulk, "claim_approve", dies_on_the_third), pytest.raises(SystemExit):
+    # Claims are decided two to a transaction here: the first chunk (claims 1 and 2) commits, the
+    # worker dies inside the second, which rolls back whole (claim 3's and 4's items stay pending).
+    with (
+        mock.patch.object(bulk, "claim_approve", dies_on_the_third),
+        mock.patch.object(bulk, "CHUNK", 2),
+        pytest.raises(SystemExit),
+    ):
         bulk.bulk_job_start(
             action=BulkAction.APPROVE, claim_ids=[c.pk for c in claims], params={}, actor=hangzhou_reviewer
         )
@@ -212,3 +218,32 @@ def test_the_admin_action_over_more_than_a_page_starts_a_job(
     job = ClaimBulkJob.objects.get()
     assert job.total == 5 and job.status == BulkJobStatus.DONE
     assert "后台处理" in response.content.decode()
+
+
+def test_a_claim_that_errors_inside_a_chunk_fails_alone_and_the_claims_before_it_are_decided(
+    hangzhou_reviewer, claims
+):
+    real_approve = bulk.claim_approve
+    broken = claims[2].pk
+
+    def breaks_on_one_claim(*, claim, actor):
+        if claim.pk == broken:
+            raise RuntimeError("a bug, not a refusal")
+        return real_approve(claim=claim, actor=actor)
+
+    # All five claims fall in one chunk; the error rolls the chunk back, and its claims are then
+    # decided one per transaction: the two before the broken one are approved and recorded.
+    with mock.patch.object(bulk, "_enqueue"):
+        job = bulk.bulk_job_start(
+            action=BulkAction.APPROVE, claim_ids=[c.pk for c in claims], params={}, actor=hangzhou_reviewer
+        )
+    with mock.patch.object(bulk, "claim_approve", breaks_on_one_claim), pytest.raises(RuntimeError):
+        bulk.bulk_job_run(job_id=job.pk)
+    job = ClaimBulkJob.objects.get()
+    assert set(SubsidyClaim.objects.filter(status="approved").values_list("pk", flat=True)) == {
+        claims[0].pk,
+        claims[1].pk,
+    }
+    assert job.items.filter(outcome=BulkItemOutcome.DONE).count() == 2
+    assert job.items.filter(outcome=BulkItemOutcome.PENDING).count() == 3
+    assert ClaimEvent.objects.filter(to_status=ClaimStatus.APPROVED).count() == 2
