@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django import forms
 from django.core import checks, validators
 from django.core.exceptions import FieldError
 from django.db import models
@@ -95,6 +96,10 @@ class EncryptedCharField(models.TextField):
                 )
             )
         return errors
+
+    def formfield(self, **kwargs):
+        # A short value: a one-line input, not the text area of a TextField.
+        return super().formfield(**{"widget": forms.TextInput, **kwargs})
 
     def get_lookup(self, lookup_name):
         if lookup_name == "exact":
@@ -177,6 +182,33 @@ class BlindIndexField(models.CharField):
         value = self.compute(getattr(model_instance, self.source))
         setattr(model_instance, self.attname, value)
         return value
+
+
+def blind_index_fields(model) -> list[BlindIndexField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)]
+
+
+def refresh_blind_indexes(instance) -> None:
+    """Compute the instance's blind indexes now (``pre_save`` does it on save): ``clean()``
+    calls it so that ``full_clean`` checks the unique constraints on them."""
+    for field in blind_index_fields(type(instance)):
+        setattr(instance, field.attname, field.compute(getattr(instance, field.source)))
+
+
+class BlindIndexedSaveMixin:
+    """``save(update_fields=[source])`` also writes the source's blind index.
+
+    Without it, ``trainee.save(update_fields=["phone"])`` would store the new phone and leave
+    the index of the old one, and lookups and risk signals would find the wrong person.
+    """
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            extra = [f.name for f in blind_index_fields(type(self)) if f.source in set(update_fields)]
+            if extra:
+                kwargs["update_fields"] = [*update_fields, *extra]
+        return super().save(*args, **kwargs)
 
 
 def blind_index_field(model, source: str) -> BlindIndexField:
