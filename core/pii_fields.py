@@ -252,6 +252,16 @@ class BlindIndexSearchMixin:
 
     blind_search_fields: tuple = ()
 
+    def get_search_fields(self, request):
+        # The admin shows its search box only when there are search fields: an admin that
+        # searches by ID number alone gets its blind index (a typed term never equals a
+        # digest, so only the exact match below finds rows).
+        fields = super().get_search_fields(request)
+        if fields or not self.blind_search_fields:
+            return fields
+        prefix, model, source = self.blind_search_fields[0]
+        return (f"={prefix}{blind_index_field(model, source).name}",)
+
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()

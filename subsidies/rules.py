@@ -397,7 +397,7 @@ def annual_limit(ctx: ClaimContext):
     """
     claims = sum(1 for c in ctx.other_active_claims if c["claim_year"] == ctx.year)
     external = ExternalSubsidyRecord.objects.filter(
-        resident_id=ctx.trainee.resident_id, grant_date__year=ctx.year
+        resident_id_index=ctx.trainee.resident_id_index, grant_date__year=ctx.year
     ).count()
     limit = ctx.settings.annual_limit
     if claims + external >= limit:

@@ -20,6 +20,7 @@ from accounts.models import MessageKind
 from accounts.services import message_send
 from certificates.models import LevelCertificate, TrainingCertificate
 from core.errors import ApplicationError, NotPermitted
+from core.pii_fields import blind_lookup_in
 from core.xlsx_import import ImportResult
 from reference.models import Bureau, City
 from subsidies import rules
@@ -690,7 +691,11 @@ def external_subsidy_import(*, rows: Iterable[ExternalSubsidyRow], actor=None) -
     with transaction.atomic():
         existing = set(
             ExternalSubsidyRecord.objects.filter(
-                resident_id__in={resident_id for resident_id, _kind, _day in records}
+                **blind_lookup_in(
+                    ExternalSubsidyRecord,
+                    "resident_id",
+                    {resident_id for resident_id, _kind, _day in records},
+                )
             ).values_list("resident_id", "kind", "grant_date")
         )
         new = [record for key, record in records.items() if key not in existing]

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.errors import ApplicationError, NotPermitted
+from core.pii_fields import blind_index_fields, blind_lookup_in, refresh_blind_indexes
 from core.xlsx_import import (
     ChoiceColumn,
     DateColumn,
@@ -90,7 +91,7 @@ class PlanImportSpec(ImportSpec):
     def trainees_by_resident_id(resident_ids: list[str]) -> dict[str, Trainee]:
         found: dict[str, Trainee] = {}
         for chunk in _chunks(resident_ids):
-            for trainee in Trainee.objects.filter(resident_id__in=chunk):
+            for trainee in Trainee.objects.filter(**blind_lookup_in(Trainee, "resident_id", chunk)):
                 found[trainee.resident_id] = trainee
         return found
 
@@ -265,7 +266,11 @@ class RosterImport(PlanImportSpec):
         # constraints still guard the format and uniqueness.
         Trainee.objects.bulk_create(to_create, batch_size=1000)
         if to_update:
-            Trainee.objects.bulk_update(to_update, list(self.UPDATABLE), batch_size=1000)
+            # bulk_update skips pre_save: the blind indexes of changed values are set here.
+            indexes = [f.name for f in blind_index_fields(Trainee) if f.source in self.UPDATABLE]
+            for trainee in to_update:
+                refresh_blind_indexes(trainee)
+            Trainee.objects.bulk_update(to_update, [*self.UPDATABLE, *indexes], batch_size=1000)
         result.created = len(to_create)
         result.updated = len(to_update)
 

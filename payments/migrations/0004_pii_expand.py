@@ -9,7 +9,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0002_role_permissions'),
+        ('payments', '0003_constraint_messages_all'),
     ]
 
     operations = [

@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("payments", "0003_pii_expand"),
+        ("payments", "0004_pii_expand"),
     ]
 
     operations = [

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("portal", "0002_pii_expand"),
+        ("portal", "0003_pii_expand"),
     ]
 
     operations = [

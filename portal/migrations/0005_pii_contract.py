@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("portal", "0003_pii_encrypt"),
+        ("portal", "0004_pii_encrypt"),
     ]
 
     operations = [
@@ -16,6 +16,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='activationguard',
-            constraint=models.UniqueConstraint(fields=('resident_id_index',), name='portal_activationguard_resident_id_unique'),
+            constraint=models.UniqueConstraint(fields=('resident_id_index',), name='portal_activationguard_resident_id_unique', violation_error_message='This resident ID number already has an activation lock.'),
         ),
     ]

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('reference', '0001_initial'),
-        ('subsidies', '0006_claimevent_chain_required'),
+        ('subsidies', '0009_constraint_messages_all'),
     ]
 
     operations = [

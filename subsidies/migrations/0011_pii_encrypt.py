@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("subsidies", "0007_pii_expand"),
+        ("subsidies", "0010_pii_expand"),
     ]
 
     operations = [

@@ -6,12 +6,12 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("subsidies", "0008_pii_encrypt"),
+        ("subsidies", "0011_pii_encrypt"),
     ]
 
     operations = [
         migrations.AddConstraint(
             model_name='externalsubsidyrecord',
-            constraint=models.UniqueConstraint(fields=('resident_id_index', 'kind', 'grant_date'), name='subsidies_externalsubsidyrecord_unique_grant'),
+            constraint=models.UniqueConstraint(fields=('resident_id_index', 'kind', 'grant_date'), name='subsidies_externalsubsidyrecord_unique_grant', violation_error_message='This subsidy of this person on this date is already recorded.'),
         ),
     ]

@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("trainees", "0005_pii_expand"),
+        ("trainees", "0011_pii_expand"),
     ]
 
     operations = [
