@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 
 from core.errors import ApplicationError, NotPermitted
 from core.identity import generate_resident_id
+from core.pii_fields import blind_lookup
 from core.xlsx_import import ImportRejected, build_template, run_import
 from institutions.models import PlanStatus
 from institutions.tests.factories import TrainingPlanFactory
@@ -64,9 +65,9 @@ def test_roster_creates_trainees_and_enrols_them(plan, institution_staff, hangzh
     data = xlsx_bytes(ROSTER_HEADER, [roster_row(1), roster_row(2, city="330200")])
     result = roster_import(plan, institution_staff, data)
     assert (result.rows, result.created, result.extra["enrolled"]) == (2, 2, 2)
-    first = Trainee.objects.get(resident_id=rid(1))
+    first = Trainee.objects.get(**blind_lookup(Trainee, "resident_id", rid(1)))
     assert first.household_city == hangzhou
-    assert Trainee.objects.get(resident_id=rid(2)).household_city == ningbo
+    assert Trainee.objects.get(**blind_lookup(Trainee, "resident_id", rid(2))).household_city == ningbo
     assert set(Enrolment.objects.filter(plan=plan).values_list("trainee__resident_id", flat=True)) == {
         rid(1),
         rid(2),
@@ -86,7 +87,7 @@ def test_existing_trainee_is_updated_not_duplicated(plan, institution_staff, han
     TraineeFactory(resident_id=rid(1), name="学员1", household_city=hangzhou, phone="")
     result = roster_import(plan, institution_staff, xlsx_bytes(ROSTER_HEADER, [roster_row(1, city="宁波")]))
     assert (result.created, result.updated) == (0, 1)
-    trainee = Trainee.objects.get(resident_id=rid(1))
+    trainee = Trainee.objects.get(**blind_lookup(Trainee, "resident_id", rid(1)))
     assert trainee.household_city == ningbo
     assert trainee.phone == "13800000001"
 
