@@ -267,3 +267,62 @@ class TestConcurrentRegistration:
             isinstance(e, IntegrityError) and "trainees_trainee_resident_id_unique" in str(e) for e in errors
         )
         assert Trainee.objects.count() == 1
+
+
+def test_full_clean_of_a_second_record_of_a_person_names_the_problem(trainee):
+    from django.core.exceptions import ValidationError
+
+    duplicate = Trainee(
+        resident_id=trainee.resident_id.lower(), name="又一个", category="professional",
+        household_city=trainee.household_city,
+    )  # fmt: skip
+    with pytest.raises(ValidationError) as refused:
+        duplicate.full_clean()
+    assert [e.code for e in refused.value.error_dict["__all__"]] == ["trainee_exists"]
+
+
+BEFORE_PII = [("trainees", "0004_application"), ("subsidies", "0006_claimevent_chain_required")]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_data_migrations_encrypt_and_index_existing_rows_and_can_be_taken_back():
+    from django.db.migrations.executor import MigrationExecutor
+
+    number, phone, account = "11010519491231002X", "13800001111", "6222021234567890"
+    executor = MigrationExecutor(connection)
+    latest = [key for key in executor.loader.graph.leaf_nodes() if key[0] in {"trainees", "subsidies"}]
+    try:
+        executor.migrate(BEFORE_PII)
+        old = executor.loader.project_state(BEFORE_PII).apps
+        city, _ = old.get_model("reference", "City").objects.get_or_create(code="339901", name="迁移市")
+        old.get_model("trainees", "Trainee").objects.create(
+            resident_id=number, name="旧", phone=phone, category="professional", household_city=city,
+            bank_account=account,
+        )  # fmt: skip
+        old.get_model("subsidies", "ExternalSubsidyRecord").objects.create(
+            resident_id=number, name="旧", kind="技能提升补贴", grant_date="2025-01-01", amount="100"
+        )
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(latest)
+        [row] = raw_rows("trainees_trainee", ["resident_id", "phone", "bank_account"])
+        assert all(crypto.is_encrypted(v) for v in row)
+        assert crypto.is_encrypted(raw_rows("subsidies_externalsubsidyrecord", ["resident_id"])[0][0])
+        trainee = Trainee.objects.get(**blind_lookup(Trainee, "resident_id", number.lower()))
+        assert (trainee.resident_id, trainee.phone, trainee.bank_account) == (number, phone, account)
+        assert Trainee.objects.filter(**blind_lookup(Trainee, "phone", phone)).get() == trainee
+        assert ExternalSubsidyRecord.objects.get().resident_id_index == trainee.resident_id_index
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Trainee.objects.create(
+                resident_id=number, name="旧", category="professional", household_city_id=city.pk
+            )
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(BEFORE_PII)  # taken back: plain values again
+        assert raw_rows("trainees_trainee", ["resident_id", "phone", "bank_account"]) == [
+            (number, phone, account)
+        ]
+        assert raw_rows("subsidies_externalsubsidyrecord", ["resident_id"]) == [(number,)]
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
