@@ -253,3 +253,21 @@ def test_provincial_staff_see_consents_and_lift_a_lock(
     admin.post("/admin/portal/activationguard/", {"action": "unlock", "_selected_action": [guard.pk]})
     guard.refresh_from_db()
     assert guard.locked_until is None
+
+
+def test_the_id_number_waiting_for_its_code_is_kept_encrypted_in_the_session(
+    client, registered, outbox, django_capture_on_commit_callbacks
+):
+    from django.contrib.sessions.models import Session
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ask_for_code(client, registered).status_code == 302
+    decoded = Session.objects.get().get_decoded()
+    assert registered.resident_id not in str(decoded)
+    assert decoded["portal_activation_id"].startswith("v1$")
+    # ...and the code page still knows whose code it asks for.
+    response = client.post(
+        "/activate/code/",
+        {"code": code_from(outbox), "password1": PASSWORD, "password2": PASSWORD, "consent": "on"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/me/"
