@@ -98,8 +98,12 @@ class EncryptedCharField(models.TextField):
         return errors
 
     def formfield(self, **kwargs):
-        # A short value: a one-line input, not the text area of a TextField.
-        return super().formfield(**{"widget": forms.TextInput, **kwargs})
+        # A short value: a one-line input, not the text area of a TextField (the admin asks
+        # for its AdminTextareaWidget by the TextField class; vTextField is its input's style).
+        widget = kwargs.get("widget")
+        if widget is None or (isinstance(widget, type) and issubclass(widget, forms.Textarea)):
+            kwargs["widget"] = forms.TextInput(attrs={"class": "vTextField"})
+        return super().formfield(**kwargs)
 
     def get_lookup(self, lookup_name):
         if lookup_name == "exact":

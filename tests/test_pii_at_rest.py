@@ -326,3 +326,26 @@ def test_the_data_migrations_encrypt_and_index_existing_rows_and_can_be_taken_ba
     finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+def test_encrypted_values_are_one_line_inputs_in_the_admin_not_text_areas():
+    from django import forms
+
+    field = site._registry[Trainee].formfield_for_dbfield(
+        Trainee._meta.get_field("resident_id"), request=None
+    )
+    assert isinstance(field.widget, forms.TextInput) and field.max_length == 18
+
+
+def test_an_admin_searching_only_by_id_number_shows_its_search_box_and_finds_exactly(provincial_staff):
+    first, second = TraineeFactory(), TraineeFactory()
+    for person in (first, second):
+        ActivationGuard.objects.create(resident_id=person.resident_id)
+    model_admin = site._registry[ActivationGuard]
+    request = RequestFactory().get("/")
+    request.user = provincial_staff
+    assert model_admin.get_search_fields(request)  # the changelist shows the box
+    everyone = ActivationGuard.objects.all()
+    found, _dup = model_admin.get_search_results(request, everyone, second.resident_id)
+    assert [g.resident_id for g in found] == [second.resident_id]
+    assert list(model_admin.get_search_results(request, everyone, "330")[0]) == []
