@@ -9,7 +9,7 @@ import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -99,7 +99,13 @@ def trainee_create(*, actor, **fields: Any) -> Trainee:
     )
     if Trainee.objects.filter(**blind_lookup(Trainee, "resident_id", trainee.resident_id)).exists():
         raise exists
-    trainee.full_clean()
+    try:
+        trainee.full_clean()
+    except ValidationError as exc:
+        # Registered by another request since the check above (the unique constraint's code).
+        if any(e.code == "trainee_exists" for e in getattr(exc, "error_dict", {}).get(NON_FIELD_ERRORS, [])):
+            raise exists from None
+        raise
     try:
         # The check above cannot see a registration committed a moment later by another
         # request; trainees_trainee_resident_id_unique (on the blind index) refuses it.
