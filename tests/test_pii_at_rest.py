@@ -281,7 +281,7 @@ def test_full_clean_of_a_second_record_of_a_person_names_the_problem(trainee):
     assert [e.code for e in refused.value.error_dict["__all__"]] == ["trainee_exists"]
 
 
-BEFORE_PII = [("trainees", "0004_application"), ("subsidies", "0006_claimevent_chain_required")]
+BEFORE_PII = [("trainees", "0010_constraint_messages_all"), ("subsidies", "0009_constraint_messages_all")]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

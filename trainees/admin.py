@@ -764,7 +764,9 @@ class AttendanceAddForm(forms.Form):
         session = data.get("session")
         number = normalize_resident_id(data.get("resident_id") or "")
         if session is not None and number:
-            enrolment = Enrolment.objects.filter(plan_id=session.plan_id, trainee__resident_id=number).first()
+            enrolment = Enrolment.objects.filter(
+                plan_id=session.plan_id, **blind_lookup(Trainee, "resident_id", number, prefix="trainee__")
+            ).first()
             if enrolment is None:
                 raise ValidationError(
                     _("No trainee with this resident ID number is enrolled in the session's class.")
