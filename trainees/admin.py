@@ -108,7 +108,8 @@ class TraineeAddForm(forms.ModelForm):
     def clean_resident_id(self):
         # The unique constraint is on the blind index, which a model form does not validate.
         number = normalize_resident_id(self.cleaned_data["resident_id"])
-        if Trainee.objects.filter(**blind_lookup(Trainee, "resident_id", number)).exists():
+        others = Trainee.objects.exclude(pk=self.instance.pk) if self.instance.pk else Trainee.objects
+        if others.filter(**blind_lookup(Trainee, "resident_id", number)).exists():
             raise ValidationError(_("A trainee with this resident ID number is already registered."))
         return number
 

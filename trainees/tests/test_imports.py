@@ -120,6 +120,16 @@ def test_every_row_error_is_reported_and_nothing_is_written(plan, institution_st
     assert not Enrolment.objects.exists()
 
 
+def test_a_phone_that_is_not_a_phone_number_is_refused_in_the_roster(plan, institution_staff, hangzhou):
+    # The phone is encrypted at rest, so no database check reads its shape: the import does.
+    formula = roster_row(1)
+    formula[2] = "=HYPERLINK(1)"
+    with pytest.raises(ImportRejected) as exc:
+        roster_import(plan, institution_staff, xlsx_bytes(ROSTER_HEADER, [formula, roster_row(2)]))
+    assert [(row, column) for row, column, _ in errors_of(exc)] == [(2, header(RosterImport(), "phone"))]
+    assert not Trainee.objects.exists()
+
+
 def test_id_number_stored_as_a_number_is_refused_with_a_clear_message(plan, institution_staff, hangzhou):
     row = roster_row(1)
     row[0] = 3.30102199001011e17  # what Excel makes of an ID typed into a General cell
