@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from core.identity import normalize_resident_id
+from core.identity import mask_resident_id, normalize_resident_id
 from core.pii_fields import BlindIndexedSaveMixin, BlindIndexField, EncryptedCharField
 
 # Bump when the notice's text changes (templates/portal/privacy_notice.html): consent is
@@ -78,7 +78,8 @@ class ActivationGuard(BlindIndexedSaveMixin, models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.resident_id
+        # Masked: a string of the object ends up in logs and the admin's history.
+        return mask_resident_id(self.resident_id)
 
 
 class PrivacyConsent(models.Model):
