@@ -10,6 +10,7 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import Role
+from core.identity import generate_resident_id
 from core.pii_fields import blind_lookup
 from portal.models import PRIVACY_NOTICE_VERSION, ActivationGuard, OneTimeCode, PrivacyConsent
 from trainees.models import Trainee
@@ -271,3 +272,15 @@ def test_the_id_number_waiting_for_its_code_is_kept_encrypted_in_the_session(
         {"code": code_from(outbox), "password1": PASSWORD, "password2": PASSWORD, "consent": "on"},
     )
     assert response.status_code == 302 and response["Location"] == "/me/"
+
+
+def test_an_unknown_identifier_is_throttled_under_its_blind_index_not_the_number(client, registered):
+    from accounts.models import LoginAttemptCounter
+
+    unknown = generate_resident_id(area="330106", birth="19800101", sequence=77)
+    for identifier in (unknown, registered.resident_id, "13900000000"):  # none has an account
+        client.post("/login/", {"identifier": identifier, "password": "wrong-password"})
+    keys = list(LoginAttemptCounter.objects.values_list("key", flat=True))
+    assert keys and not any(
+        n in key for key in keys for n in (unknown, registered.resident_id, "13900000000")
+    )
