@@ -50,6 +50,7 @@ def _prepare(trainees: int, sessions: int, path: Path, fmt: str) -> int:
 
     call_command("migrate", verbosity=0, interactive=False)
     from core.identity import generate_credit_code, generate_resident_id
+    from core.pii_fields import blind_lookup_in
     from institutions.models import EvaluationInstitution, PlanStatus, TrainingInstitution, TrainingPlan
     from reference.models import Bureau, City, Occupation
     from trainees.models import ClassSession, Enrolment, Trainee
@@ -96,7 +97,9 @@ def _prepare(trainees: int, sessions: int, path: Path, fmt: str) -> int:
         for n in range(trainees)
     ]
     Trainee.objects.bulk_create(people, batch_size=2000)
-    people = list(Trainee.objects.filter(resident_id__in=[p.resident_id for p in people]))
+    people = list(
+        Trainee.objects.filter(**blind_lookup_in(Trainee, "resident_id", [p.resident_id for p in people]))
+    )
     Enrolment.objects.bulk_create([Enrolment(plan=plan, trainee=p) for p in people], batch_size=2000)
     days = [start + datetime.timedelta(days=n) for n in range(sessions)]
     ClassSession.objects.bulk_create(

@@ -190,19 +190,44 @@ class Table:
     def __init__(self, model, fields):
         from django.db import models
 
+        from core.pii_fields import BlindIndexField, EncryptedCharField
+
         self.model = model
         self.fields = fields
-        self.columns = ["id"] + [model._meta.get_field(f).column for f in fields]
+        # Identity values are written as the application writes them: encrypted, with their
+        # blind indexes (computed from the plaintext) in extra columns at the end.
+        self.encrypted = [
+            (i + 1, model._meta.get_field(f))
+            for i, f in enumerate(fields)
+            if isinstance(model._meta.get_field(f), EncryptedCharField)
+        ]
+        self.indexes = [
+            (fields.index(f.source) + 1, f)
+            for f in model._meta.concrete_fields
+            if isinstance(f, BlindIndexField) and f.source in fields
+        ]
+        self.columns = (
+            ["id"] + [model._meta.get_field(f).column for f in fields] + [f.column for _i, f in self.indexes]
+        )
         self.datetimes = [
             i + 1 for i, f in enumerate(fields) if isinstance(model._meta.get_field(f), models.DateTimeField)
         ]
         self.next_id = (model.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
+
+    def protect(self, row: tuple) -> tuple:
+        digests = [f.compute(row[i]) for i, f in self.indexes]
+        row = list(row)
+        for i, f in self.encrypted:
+            row[i] = f.get_prep_value(row[i])
+        return (*row, *digests)
 
     def write(self, rows) -> list[int]:
         from django.db import connection
 
         rows = [(self.next_id + i, *row) for i, row in enumerate(rows)]
         self.next_id += len(rows)
+        if self.encrypted or self.indexes:
+            rows = [self.protect(row) for row in rows]
         if not rows:
             return []
         table = self.model._meta.db_table

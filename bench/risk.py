@@ -56,6 +56,7 @@ def run(args) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
+    from core.pii_rotation import pii_reindex, pii_rotate
     from risk.services import signals_recompute_open
     from subsidies.models import SubsidyClaim
 
@@ -65,6 +66,12 @@ def run(args) -> dict:
     with connection.cursor() as cursor:
         for sql in OPEN_AND_RISKY:
             cursor.execute(sql)
+    # The plain SQL above wrote identity values in clear: index and encrypt them as the
+    # data migrations of issue 18 do, so the rules run on what production holds.
+    labels = ["trainees.trainee", "subsidies.subsidyclaim"]
+    pii_reindex(labels=labels, batch_size=5000)
+    pii_rotate(labels=labels, batch_size=5000)
+    with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("ANALYZE")
     setup_s = time.perf_counter() - t0

@@ -34,7 +34,9 @@ from core.admin import (
     ServiceErrorsAdminMixin,
     apply_to_each,
 )
+from core.pii_fields import BlindIndexSearchMixin
 from trainees.admin import EnrolmentAdmin
+from trainees.models import Trainee
 
 
 @admin.action(description=_("Issue training certificates to the selected trainees"))
@@ -70,7 +72,9 @@ class MaskedTraineeMixin:
 
 
 @admin.register(TrainingCertificate)
-class TrainingCertificateAdmin(MaskedTraineeMixin, ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class TrainingCertificateAdmin(
+    BlindIndexSearchMixin, MaskedTraineeMixin, ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = (
         "number",
         "trainee_name",
@@ -81,7 +85,8 @@ class TrainingCertificateAdmin(MaskedTraineeMixin, ScopedAdminMixin, ReadOnlyAdm
         "issued_on",
     )
     list_filter = ("level", "occupation", "issued_on")
-    search_fields = ("=number", "trainee__name", "=trainee__resident_id")
+    search_fields = ("=number", "trainee__name")
+    blind_search_fields = (("trainee__", Trainee, "resident_id"),)
     list_select_related = ("trainee", "institution", "occupation")
     exclude = ("trainee",)
     readonly_fields = (
@@ -124,6 +129,7 @@ class AssessmentForm(forms.ModelForm):
 
 @admin.register(LevelAssessment)
 class LevelAssessmentAdmin(
+    BlindIndexSearchMixin,
     MaskedTraineeMixin,
     ExcelImportAdminMixin,
     ServiceErrorsAdminMixin,
@@ -145,7 +151,8 @@ class LevelAssessmentAdmin(
         "certificate",
     )
     list_filter = ("level", "occupation", "theory_passed", "practical_passed")
-    search_fields = ("trainee__name", "=trainee__resident_id", "=training_certificate__number")
+    search_fields = ("trainee__name", "=training_certificate__number")
+    blind_search_fields = (("trainee__", Trainee, "resident_id"),)
     list_select_related = ("trainee", "occupation", "certificate")
     actions = ("issue_level_certificates",)
 
@@ -247,7 +254,9 @@ class LevelAssessmentAdmin(
 
 
 @admin.register(LevelCertificate)
-class LevelCertificateAdmin(MaskedTraineeMixin, ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class LevelCertificateAdmin(
+    BlindIndexSearchMixin, MaskedTraineeMixin, ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+):
     list_display = (
         "number",
         "trainee_name",
@@ -259,7 +268,8 @@ class LevelCertificateAdmin(MaskedTraineeMixin, ScopedAdminMixin, ReadOnlyAdminM
         "issued_on",
     )
     list_filter = ("level", "occupation", "issued_on")
-    search_fields = ("=number", "trainee__name", "=trainee__resident_id")
+    search_fields = ("=number", "trainee__name")
+    blind_search_fields = (("trainee__", Trainee, "resident_id"),)
     list_select_related = ("trainee", "evaluator", "occupation")
     exclude = ("trainee",)
     readonly_fields = (

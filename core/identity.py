@@ -78,6 +78,12 @@ def normalize_account_number(value: str) -> str:
     return "".join(ch for ch in (value or "") if not ch.isspace() and ch != "-")
 
 
+def normalize_phone(value: str) -> str:
+    """Phone numbers compare by their digits: people type spaces, dashes and +86."""
+    digits = "".join(ch for ch in str(value or "") if ch.isdigit())
+    return digits[-11:] if len(digits) > 11 and digits.startswith("86") else digits
+
+
 def validate_account_number(value: str) -> None:
     """A bank or social-security-card financial account: 10 to 30 digits."""
     value = normalize_account_number(value)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from django import forms
 from django.core import checks, validators
 from django.core.exceptions import FieldError
 from django.db import models
@@ -95,6 +96,14 @@ class EncryptedCharField(models.TextField):
                 )
             )
         return errors
+
+    def formfield(self, **kwargs):
+        # A short value: a one-line input, not the text area of a TextField (the admin asks
+        # for its AdminTextareaWidget by the TextField class; vTextField is its input's style).
+        widget = kwargs.get("widget")
+        if widget is None or (isinstance(widget, type) and issubclass(widget, forms.Textarea)):
+            kwargs["widget"] = forms.TextInput(attrs={"class": "vTextField"})
+        return super().formfield(**kwargs)
 
     def get_lookup(self, lookup_name):
         if lookup_name == "exact":
@@ -179,6 +188,33 @@ class BlindIndexField(models.CharField):
         return value
 
 
+def blind_index_fields(model) -> list[BlindIndexField]:
+    return [f for f in model._meta.concrete_fields if isinstance(f, BlindIndexField)]
+
+
+def refresh_blind_indexes(instance) -> None:
+    """Compute the instance's blind indexes now (``pre_save`` does it on save): ``clean()``
+    calls it so that ``full_clean`` checks the unique constraints on them."""
+    for field in blind_index_fields(type(instance)):
+        setattr(instance, field.attname, field.compute(getattr(instance, field.source)))
+
+
+class BlindIndexedSaveMixin:
+    """``save(update_fields=[source])`` also writes the source's blind index.
+
+    Without it, ``trainee.save(update_fields=["phone"])`` would store the new phone and leave
+    the index of the old one, and lookups and risk signals would find the wrong person.
+    """
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            extra = [f.name for f in blind_index_fields(type(self)) if f.source in set(update_fields)]
+            if extra:
+                kwargs["update_fields"] = [*update_fields, *extra]
+        return super().save(*args, **kwargs)
+
+
 def blind_index_field(model, source: str) -> BlindIndexField:
     for field in model._meta.concrete_fields:
         if isinstance(field, BlindIndexField) and field.source == source:
@@ -219,6 +255,16 @@ class BlindIndexSearchMixin:
     """
 
     blind_search_fields: tuple = ()
+
+    def get_search_fields(self, request):
+        # The admin shows its search box only when there are search fields: an admin that
+        # searches by ID number alone gets its blind index (a typed term never equals a
+        # digest, so only the exact match below finds rows).
+        fields = super().get_search_fields(request)
+        if fields or not self.blind_search_fields:
+            return fields
+        prefix, model, source = self.blind_search_fields[0]
+        return (f"={prefix}{blind_index_field(model, source).name}",)
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)

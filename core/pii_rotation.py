@@ -143,6 +143,74 @@ def index_column(
         last_pk = rows[-1][0]
 
 
+def decrypt_column(
+    *, table: str, column: str, context: str, pk_column: str = "id", batch_size: int = 500, ring=None
+) -> int:
+    """The reverse of ``encrypt_column`` (a data migration taken back): plain values again."""
+    from django.db import connection as conn
+
+    ring = ring or crypto.keyring()
+    qn = conn.ops.quote_name
+    t, c, pk = qn(table), qn(column), qn(pk_column)
+    written, last_pk = 0, None
+    while True:
+        with transaction.atomic(), conn.cursor() as cursor:
+            where = f"substr({c}, 1, 3) = %s"
+            params: list = [crypto.FORMAT_VERSION + "$"]
+            if last_pk is not None:
+                where += f" AND {pk} > %s"
+                params.append(last_pk)
+            cursor.execute(
+                f"SELECT {pk}, {c} FROM {t} WHERE {where} ORDER BY {pk} LIMIT %s", [*params, batch_size]
+            )  # noqa: S608
+            rows = cursor.fetchall()
+            for row_pk, stored in rows:
+                cursor.execute(
+                    f"UPDATE {t} SET {c} = %s WHERE {pk} = %s AND {c} = %s",  # noqa: S608
+                    [crypto.decrypt(stored, context=context, ring=ring), row_pk, stored],
+                )
+                written += cursor.rowcount
+        if not rows:
+            return written
+        last_pk = rows[-1][0]
+
+
+@dataclass(frozen=True)
+class PlainColumn:
+    """A column a data migration encrypts, and its blind index if it has one."""
+
+    table: str
+    column: str
+    context: str
+    index_column: str = ""
+    domain: str = ""
+    normalizer: Callable[[str], str] | None = None
+
+
+def encrypt_columns_migration(columns: list[PlainColumn]):
+    """``(forward, backward)`` for ``migrations.RunPython``: index from the plaintext first,
+    then encrypt; backward decrypts (the indexes are dropped by the schema step's reverse)."""
+
+    def forward(apps, schema_editor):
+        for col in columns:
+            if col.index_column:
+                index_column(
+                    table=col.table,
+                    column=col.column,
+                    index_column=col.index_column,
+                    context=col.context,
+                    domain=col.domain,
+                    normalizer=col.normalizer,
+                )
+            encrypt_column(table=col.table, column=col.column, context=col.context)
+
+    def backward(apps, schema_editor):
+        for col in columns:
+            decrypt_column(table=col.table, column=col.column, context=col.context)
+
+    return forward, backward
+
+
 def pii_reindex(*, labels: list[str] | None = None, batch_size: int = 500) -> dict[str, int]:
     """Recompute every blind index of the installed models (after the index key changed)."""
     from core.pii_fields import BlindIndexField

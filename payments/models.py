@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.identity import mask_account_number, mask_resident_id
+from core.pii_fields import EncryptedCharField
 from reference.models import Bureau
 from subsidies.models import SubsidyClaim
 
@@ -152,9 +153,10 @@ class PaymentItem(models.Model):
     is_pending = models.BooleanField(_("waiting for payment"), default=True)
     amount = models.DecimalField(_("amount (yuan)"), max_digits=10, decimal_places=2)
     payee_name = models.CharField(_("full name"), max_length=50)
-    payee_resident_id = models.CharField(_("resident ID number"), max_length=18)
+    # Copies for the bank file, encrypted at rest like their sources (nothing looks them up).
+    payee_resident_id = EncryptedCharField(_("resident ID number"), max_length=18)
     payee_bank = models.CharField(_("bank"), max_length=50)
-    payee_account = models.CharField(_("account"), max_length=40)
+    payee_account = EncryptedCharField(_("account"), max_length=40)
     result = models.CharField(
         _("result"), max_length=8, choices=ItemResult.choices, default=ItemResult.PENDING
     )

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.admin import ReadOnlyAdminMixin
 from core.identity import mask_resident_id
+from core.pii_fields import BlindIndexSearchMixin
 from portal.models import ActivationGuard, PrivacyConsent
 
 
@@ -29,9 +30,9 @@ class PrivacyConsentAdmin(ProvincialOnlyMixin, ReadOnlyAdminMixin, admin.ModelAd
 
 
 @admin.register(ActivationGuard)
-class ActivationGuardAdmin(ProvincialOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+class ActivationGuardAdmin(BlindIndexSearchMixin, ProvincialOnlyMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("masked_resident_id", "code_failures", "locked_until")
-    search_fields = ("=resident_id",)
+    blind_search_fields = (("", ActivationGuard, "resident_id"),)
     actions = ("unlock",)
 
     @admin.display(description=_("resident ID number"))

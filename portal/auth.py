@@ -8,7 +8,15 @@ from django.core.exceptions import PermissionDenied
 from accounts.backends import THROTTLED_FOR
 from accounts.models import User
 from accounts.throttle import client_address, login_attempt_reserve, login_attempt_succeeded
+from core import crypto
 from portal.services import login_user_for
+
+
+def _unknown_account_key(identifier: str) -> str:
+    """The throttle's key for an identifier that names no account: its blind index, never the
+    ID or phone number itself (the counter is a stored row like any other, issue 18)."""
+    typed = "".join(str(identifier).split()).upper()
+    return "portal:" + crypto.blind_index(typed, domain="portal_login")
 
 
 class TraineeBackend(ModelBackend):
@@ -24,7 +32,7 @@ class TraineeBackend(ModelBackend):
         if identifier is None or password is None:
             return None
         user = login_user_for(identifier)
-        account = user.username if user is not None else f"portal:{identifier}"
+        account = user.username if user is not None else _unknown_account_key(identifier)
         address = client_address(request) if request is not None else None
         if request is not None:
             wait = login_attempt_reserve(username=account, address=address)

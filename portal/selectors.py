@@ -186,7 +186,7 @@ def subsidies_used(trainee: Trainee, year: int | None = None) -> YearUse:
         trainee=trainee, claim_year=year, status__in=[s.value for s in ACTIVE_CLAIM_STATUSES]
     ).count()
     other = ExternalSubsidyRecord.objects.filter(
-        resident_id=trainee.resident_id, grant_date__year=year
+        resident_id_index=trainee.resident_id_index, grant_date__year=year
     ).count()
     return YearUse(
         year=year, claims=claims, other_subsidies=other, limit=PolicySettings.current().annual_limit

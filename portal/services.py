@@ -21,7 +21,8 @@ from django.utils.translation import gettext as _
 from accounts.models import Role, User
 from accounts.services import user_create
 from core.errors import ApplicationError, Conflict
-from core.identity import normalize_resident_id
+from core.identity import normalize_phone, normalize_resident_id
+from core.pii_fields import blind_lookup
 from core.sms import send_sms
 from portal.models import PRIVACY_NOTICE_VERSION, ActivationGuard, CodePurpose, OneTimeCode, PrivacyConsent
 from trainees.models import Trainee
@@ -49,15 +50,11 @@ class ActivationLocked(ApplicationError):
         )
 
 
-def _normalize_phone(phone: str) -> str:
-    digits = "".join(ch for ch in str(phone or "") if ch.isdigit())
-    return digits[-11:] if len(digits) > 11 and digits.startswith("86") else digits
-
-
 def _locked_guard(resident_id: str) -> ActivationGuard:
     """The ID's guard row, locked: failures of one ID are counted one request at a time."""
-    ActivationGuard.objects.get_or_create(resident_id=resident_id)
-    return ActivationGuard.objects.select_for_update().get(resident_id=resident_id)
+    lookup = blind_lookup(ActivationGuard, "resident_id", resident_id)
+    ActivationGuard.objects.get_or_create(**lookup, defaults={"resident_id": resident_id})
+    return ActivationGuard.objects.select_for_update().get(**lookup)
 
 
 def _refuse_if_locked(guard: ActivationGuard, now: datetime.datetime) -> None:
@@ -75,7 +72,7 @@ def code_request(*, resident_id: str, name: str, phone: str, purpose: str) -> On
     """
     resident_id = normalize_resident_id(resident_id or "")
     name = " ".join((name or "").split())
-    phone = _normalize_phone(phone)
+    phone = normalize_phone(phone)
     if not resident_id or not name or not phone:
         raise ApplicationError(
             "identity_incomplete", _("Enter your resident ID number, name and phone number.")
@@ -85,8 +82,8 @@ def code_request(*, resident_id: str, name: str, phone: str, purpose: str) -> On
     with transaction.atomic():
         guard = _locked_guard(resident_id)
         _refuse_if_locked(guard, now)
-        trainee = Trainee.objects.filter(resident_id=resident_id).first()
-        if trainee is None or trainee.name != name or _normalize_phone(trainee.phone) != phone:
+        trainee = Trainee.objects.filter(**blind_lookup(Trainee, "resident_id", resident_id)).first()
+        if trainee is None or trainee.name != name or normalize_phone(trainee.phone) != phone:
             # Keep the lock (committed), refuse after the transaction.
             guard.locked_until = now + LOCK_DURATION
             guard.code_failures = 0
@@ -101,7 +98,9 @@ def code_request(*, resident_id: str, name: str, phone: str, purpose: str) -> On
             if purpose == CodePurpose.RESET and trainee.user_id is None:
                 raise Conflict("not_activated", _("You have no account yet: activate it first."))
             last = (
-                OneTimeCode.objects.filter(resident_id=resident_id, purpose=purpose)
+                OneTimeCode.objects.filter(
+                    **blind_lookup(OneTimeCode, "resident_id", resident_id), purpose=purpose
+                )
                 .order_by("-created_at")
                 .first()
             )
@@ -144,7 +143,9 @@ def _check_code(*, resident_id: str, purpose: str, code: str) -> Trainee:
         _refuse_if_locked(guard, now)
         record = (
             OneTimeCode.objects.select_for_update()
-            .filter(resident_id=resident_id, purpose=purpose, used_at__isnull=True)
+            .filter(
+                **blind_lookup(OneTimeCode, "resident_id", resident_id), purpose=purpose, used_at__isnull=True
+            )
             .order_by("-created_at")
             .first()
         )
@@ -172,7 +173,7 @@ def _check_code(*, resident_id: str, purpose: str, code: str) -> Trainee:
             guard.save(update_fields=["code_failures"])
     if failure is not None:
         raise failure
-    return Trainee.objects.get(resident_id=resident_id)
+    return Trainee.objects.get(**blind_lookup(Trainee, "resident_id", resident_id))
 
 
 def _validate_new_password(password: str, user: User | None) -> None:
@@ -218,7 +219,11 @@ def account_activate(*, resident_id: str, code: str, password: str, consent: boo
 def password_reset(*, resident_id: str, code: str, password: str) -> User:
     """Set a new password with a code sent to the phone on record."""
     resident_id = normalize_resident_id(resident_id or "")
-    trainee = Trainee.objects.select_related("user").filter(resident_id=resident_id).first()
+    trainee = (
+        Trainee.objects.select_related("user")
+        .filter(**blind_lookup(Trainee, "resident_id", resident_id))
+        .first()
+    )
     _validate_new_password(password, trainee.user if trainee is not None else None)
     trainee = _check_code(resident_id=resident_id, purpose=CodePurpose.RESET, code=code)
     user = trainee.user
@@ -238,9 +243,17 @@ def login_user_for(identifier: str) -> User | None:
     resident_id = normalize_resident_id(identifier)
     trainees = Trainee.objects.filter(user__isnull=False, user__role=Role.TRAINEE)
     if len(resident_id) == 18:
-        trainee = trainees.select_related("user").filter(resident_id=resident_id).first()
+        trainee = (
+            trainees.select_related("user")
+            .filter(**blind_lookup(Trainee, "resident_id", resident_id))
+            .first()
+        )
     else:
-        phone = _normalize_phone(identifier)
-        matches = list(trainees.select_related("user").filter(phone=phone)[:2]) if phone else []
+        phone = normalize_phone(identifier)
+        matches = (
+            list(trainees.select_related("user").filter(**blind_lookup(Trainee, "phone", phone))[:2])
+            if phone
+            else []
+        )
         trainee = matches[0] if len(matches) == 1 else None
     return trainee.user if trainee is not None else None

@@ -31,6 +31,7 @@ from accounts.selectors import messages_visible_to
 from accounts.services import message_mark_read, messages_mark_all_read
 from accounts.throttle import client_address
 from certificates.selectors import level_certificates_visible_to, training_certificates_visible_to
+from core import crypto
 from core.errors import ApplicationError
 from core.identity import normalize_resident_id
 from institutions.models import TrainingPlan
@@ -277,6 +278,23 @@ def logout_view(request):
 
 
 SESSION_IDENTITY = {CodePurpose.ACTIVATE: "portal_activation_id", CodePurpose.RESET: "portal_reset_id"}
+# Sessions are rows of django_session (signed, not encrypted): the ID number waiting for its
+# code is kept there encrypted like every other stored identity (issue 18).
+SESSION_CONTEXT = "portal.session.resident_id"
+
+
+def _remember_identity(request, purpose: str, resident_id: str) -> None:
+    request.session[SESSION_IDENTITY[purpose]] = crypto.encrypt(resident_id, context=SESSION_CONTEXT)
+
+
+def _remembered_identity(request, purpose: str) -> str | None:
+    stored = request.session.get(SESSION_IDENTITY[purpose])
+    if not stored:
+        return None
+    try:
+        return crypto.decrypt(stored, context=SESSION_CONTEXT)
+    except crypto.CryptoError:  # from before a key change, or not ours: start again
+        return None
 
 
 def _identity_step(request, purpose: str, template: str, next_url: str):
@@ -287,9 +305,7 @@ def _identity_step(request, purpose: str, template: str, next_url: str):
         except ApplicationError as exc:
             form.add_error(None, str(exc.message))
         else:
-            request.session[SESSION_IDENTITY[purpose]] = normalize_resident_id(
-                form.cleaned_data["resident_id"]
-            )
+            _remember_identity(request, purpose, normalize_resident_id(form.cleaned_data["resident_id"]))
             return redirect(next_url)
     return _private(render(request, template, {"form": form}))
 
@@ -310,7 +326,7 @@ def activate(request):
 
 
 def activate_code(request):
-    resident_id = request.session.get(SESSION_IDENTITY[CodePurpose.ACTIVATE])
+    resident_id = _remembered_identity(request, CodePurpose.ACTIVATE)
     if not resident_id:
         return redirect("portal:activate")
     form = ActivationCodeForm(request.POST or None)
@@ -339,7 +355,7 @@ def reset(request):
 
 
 def reset_code(request):
-    resident_id = request.session.get(SESSION_IDENTITY[CodePurpose.RESET])
+    resident_id = _remembered_identity(request, CodePurpose.RESET)
     if not resident_id:
         return redirect("portal:reset")
     form = CodeForm(request.POST or None)

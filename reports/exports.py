@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from core import crypto
 from core.db import stream_values
 from core.errors import ApplicationError
 from core.excel import DATE, ID_TEXT, MONEY, SEQUENCE, TEXT, WRAP_TEXT, Column, FormWorkbook
@@ -164,6 +165,31 @@ LIST_EXPORTS: dict[str, ListExport] = {
 }
 
 
+# A list's query string keeps its search term, which may be a whole ID or phone number typed
+# into the search box (found through the blind indexes): a job keeps such a query encrypted.
+QUERY_CONTEXT = "reports.reportjob.query"
+
+
+def seal_list_query(query: str) -> str:
+    """``query`` as a job's parameters keep it: encrypted when it has a search term."""
+    if QueryDict(query).get("q", "").strip():
+        return crypto.encrypt(query, context=QUERY_CONTEXT)
+    return query
+
+
+def unseal_list_query(stored: str) -> str:
+    if not crypto.is_encrypted(stored):
+        return stored
+    try:
+        return crypto.decrypt(stored, context=QUERY_CONTEXT)
+    except crypto.CryptoError as exc:
+        raise ApplicationError(
+            "list_export_bad_filter",
+            _("The list's filters are no longer valid; open the list and export again."),
+            None,
+        ) from exc
+
+
 def list_queryset(job: ReportJob):
     """The rows of the list as ``job.requested_by`` saw it, rebuilt by the same admin."""
     from django.apps import apps
@@ -173,7 +199,7 @@ def list_queryset(job: ReportJob):
     model_admin = admin.site.get_model_admin(model)
     request = HttpRequest()
     request.method = "GET"
-    request.GET = QueryDict(job.params.get("query", ""))
+    request.GET = QueryDict(unseal_list_query(job.params.get("query", "")))
     request.user = job.requested_by
     request.path = request.path_info = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
     request.META["SERVER_NAME"] = "localhost"

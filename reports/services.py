@@ -33,7 +33,7 @@ from core.errors import ApplicationError, NotPermitted
 from reference.models import Bureau
 from reports import jobs
 from reports.builders import REPORTS, build_report, report_file_stem
-from reports.exports import LIST_EXPORTS, build_list_export
+from reports.exports import LIST_EXPORTS, build_list_export, seal_list_query
 from reports.models import JobStatus, PeriodKind, ReportJob, ReportKind
 from reports.periods import Period
 
@@ -186,7 +186,7 @@ def list_export_request(*, model_label: str, query: str, ids: list[int] | None, 
         job = ReportJob(
             kind=ReportKind.LIST,
             requested_by=actor,
-            params={"model": model_label, "query": query, "ids": ids},
+            params={"model": model_label, "query": seal_list_query(query), "ids": ids},
             title=str(spec.title),
             heartbeat_at=timezone.now(),
         )

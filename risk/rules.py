@@ -67,19 +67,22 @@ def shared_payee_account(
     claims: QuerySet, settings: RiskSettings, today: datetime.date
 ) -> dict[int, Evidence]:
     """The claim's payee account is also another trainee's (their own account, or the one
-    another trainee's claim is paid to)."""
-    accounts = claims.exclude(payee_account="").order_by().values("payee_account")
+    another trainee's claim is paid to).
+
+    Accounts are encrypted; they are compared by their blind indexes (one ``account`` domain
+    for trainees' and claims' accounts), set-based as before."""
+    accounts = claims.exclude(payee_account_index=None).order_by().values("payee_account_index")
     holders: dict[str, set[int]] = defaultdict(set)
     # The account's holders: trainees whose own account it is, and trainees whose claims are
     # paid to it (an account changed since). Model orderings are cleared for the UNION.
     pairs = (
-        Trainee.objects.filter(bank_account__in=accounts)
+        Trainee.objects.filter(bank_account_index__in=accounts)
         .order_by()
-        .values_list("bank_account", "id")
+        .values_list("bank_account_index", "id")
         .union(
-            SubsidyClaim.objects.filter(payee_account__in=accounts)
+            SubsidyClaim.objects.filter(payee_account_index__in=accounts)
             .order_by()
-            .values_list("payee_account", "trainee_id")
+            .values_list("payee_account_index", "trainee_id")
         )
     )
     for account, trainee_id in pairs:
@@ -89,14 +92,14 @@ def shared_payee_account(
         return {}
     names = _names({t for ids in shared.values() for t in ids})
     found = {}
-    for claim_id, trainee_id, account in claims.filter(payee_account__in=list(shared)).values_list(
-        "id", "trainee_id", "payee_account"
-    ):
-        others = sorted(shared[account] - {trainee_id})
+    for claim_id, trainee_id, index, account in claims.filter(
+        payee_account_index__in=list(shared)
+    ).values_list("id", "trainee_id", "payee_account_index", "payee_account"):
+        others = sorted(shared[index] - {trainee_id})
         if others:
             found[claim_id] = {
                 "account": mask_account_number(account),
-                "trainees": len(shared[account]),
+                "trainees": len(shared[index]),
                 "others": [_person(t, names) for t in others[:EVIDENCE_LIMIT]],
             }
     return found
@@ -104,31 +107,32 @@ def shared_payee_account(
 
 @rule(SignalCode.SHARED_PHONE)
 def shared_phone(claims: QuerySet, settings: RiskSettings, today: datetime.date) -> dict[int, Evidence]:
-    """The trainee's phone is on ``shared_phone_min_trainees`` (3) or more trainees."""
-    phones = claims.exclude(trainee__phone="").values("trainee__phone")
+    """The trainee's phone is on ``shared_phone_min_trainees`` (3) or more trainees (compared
+    by the phones' blind indexes: the numbers are encrypted)."""
+    phones = claims.exclude(trainee__phone_index=None).values("trainee__phone_index")
     counts = dict(
-        Trainee.objects.filter(phone__in=phones)
-        .values("phone")
+        Trainee.objects.filter(phone_index__in=phones)
+        .values("phone_index")
         .annotate(n=Count("id"))
         .filter(n__gte=settings.shared_phone_min_trainees)
-        .values_list("phone", "n")
+        .values_list("phone_index", "n")
     )
     if not counts:
         return {}
     holders: dict[str, list[int]] = defaultdict(list)
-    for phone, trainee_id in (
-        Trainee.objects.filter(phone__in=list(counts)).values_list("phone", "id").order_by("id")
+    for index, trainee_id in (
+        Trainee.objects.filter(phone_index__in=list(counts)).values_list("phone_index", "id").order_by("id")
     ):
-        holders[phone].append(trainee_id)
+        holders[index].append(trainee_id)
     names = _names({t for ids in holders.values() for t in ids})
     found = {}
-    for claim_id, trainee_id, phone in claims.filter(trainee__phone__in=list(counts)).values_list(
-        "id", "trainee_id", "trainee__phone"
-    ):
+    for claim_id, trainee_id, index, phone in claims.filter(
+        trainee__phone_index__in=list(counts)
+    ).values_list("id", "trainee_id", "trainee__phone_index", "trainee__phone"):
         found[claim_id] = {
             "phone": mask_phone(phone),
-            "trainees": counts[phone],
-            "others": [_person(t, names) for t in holders[phone] if t != trainee_id][:EVIDENCE_LIMIT],
+            "trainees": counts[index],
+            "others": [_person(t, names) for t in holders[index] if t != trainee_id][:EVIDENCE_LIMIT],
         }
     return found
 

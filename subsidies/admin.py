@@ -32,6 +32,7 @@ from core.admin import (
 )
 from core.errors import ApplicationError
 from core.identity import mask_resident_id
+from core.pii_fields import BlindIndexSearchMixin
 from subsidies import rules
 from subsidies.admin_panels import claim_panels
 from subsidies.bulk import BULK_FORM_LISTED, BulkAction, bulk_job_results_workbook, bulk_job_start
@@ -67,6 +68,7 @@ from subsidies.services import (
     measure_save,
 )
 from subsidies.workflow import allowed_targets
+from trainees.models import Trainee
 
 
 class SubmittedMonthFilter(admin.SimpleListFilter):
@@ -174,7 +176,9 @@ class ClaimStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(SubsidyClaim)
-class SubsidyClaimAdmin(ActionHooksMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+class SubsidyClaimAdmin(
+    BlindIndexSearchMixin, ActionHooksMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin
+):
     """The claim list, and the claim page as the place a reviewer decides.
 
     The page shows the rules (failed first, with their clauses), the history, and the
@@ -207,12 +211,12 @@ class SubsidyClaimAdmin(ActionHooksMixin, ScopedAdminMixin, NoDeleteAdminMixin, 
     )
     search_fields = (
         "trainee__name",
-        "=trainee__resident_id",
         "=training_certificate__number",
         "=level_certificate__number",
     )
     date_hierarchy = None
     ordering = ("-submitted_at", "-id")
+    blind_search_fields = (("trainee__", Trainee, "resident_id"),)
     actions = ("approve_selected", "reject_selected", "mark_paid_selected")
     fieldsets = (
         (
@@ -706,7 +710,7 @@ class PolicySettingsAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
 
 @admin.register(ExternalSubsidyRecord)
 class ExternalSubsidyRecordAdmin(
-    ExcelImportAdminMixin, ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
+    BlindIndexSearchMixin, ExcelImportAdminMixin, ScopedAdminMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 ):
     """Other training subsidies, imported from Excel on the list page or with
     ``manage.py import_external_subsidies``. Rows are never edited by hand."""
@@ -724,7 +728,8 @@ class ExternalSubsidyRecordAdmin(
     list_display = ("name", "masked_resident_id", "kind", "grant_date", "amount", "city", "reference_number")
     list_filter = ("kind", "city")
     list_select_related = ("city",)
-    search_fields = ("name", "=resident_id", "=reference_number")
+    search_fields = ("name", "=reference_number")
+    blind_search_fields = (("", ExternalSubsidyRecord, "resident_id"),)
     date_hierarchy = "grant_date"
 
     def scope_queryset(self, user, queryset):

@@ -13,7 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.chain import HashChainedModel
 from certificates.models import LevelCertificate, TrainingCertificate
-from core.identity import mask_account_number, validate_resident_id
+from core.identity import (
+    mask_account_number,
+    normalize_account_number,
+    normalize_resident_id,
+    validate_resident_id,
+)
+from core.pii_fields import BlindIndexedSaveMixin, BlindIndexField, EncryptedCharField
 from reference.models import Bureau, City, Level, Occupation
 from trainees.models import PayeeKind, Trainee
 
@@ -348,7 +354,7 @@ ACTIVE_CLAIM_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.APPROVED, ClaimStatu
 _ACTIVE = Q(status__in=[s.value for s in ACTIVE_CLAIM_STATUSES])
 
 
-class SubsidyClaim(models.Model):
+class SubsidyClaim(BlindIndexedSaveMixin, models.Model):
     """A claim for the training subsidy (职业培训补贴). Never deleted."""
 
     trainee = models.ForeignKey(
@@ -435,7 +441,11 @@ class SubsidyClaim(models.Model):
         _("payee account type"), max_length=4, choices=PayeeKind.choices, blank=True, db_default=""
     )
     payee_bank = models.CharField(_("payee bank"), max_length=50, blank=True, db_default="")
-    payee_account = models.CharField(_("payee account"), max_length=40, blank=True, db_default="")
+    payee_account = EncryptedCharField(_("payee account"), max_length=40, blank=True, db_default="")
+    # In the trainees' account domain: the shared_payee_account signal compares the two.
+    payee_account_index = BlindIndexField(
+        source="payee_account", domain="account", normalizer=normalize_account_number
+    )
     rule_results = models.JSONField(
         _("rule check results"),
         default=list,
@@ -559,15 +569,19 @@ class ClaimEvent(HashChainedModel):
         return f"#{self.claim_id} {self.from_status or '-'} -> {self.to_status}"
 
 
-class ExternalSubsidyRecord(models.Model):
+class ExternalSubsidyRecord(BlindIndexedSaveMixin, models.Model):
     """Another vocational-training subsidy the person received (e.g. 技能提升补贴), imported.
 
     It counts toward ``annual_limit`` in the year of its grant date. It is keyed by resident
     ID, not by trainee: the person may never have trained in this programme.
     """
 
-    resident_id = models.CharField(
-        _("resident ID number"), max_length=18, validators=[validate_resident_id], db_index=True
+    resident_id = EncryptedCharField(
+        _("resident ID number"), max_length=18, validators=[validate_resident_id]
+    )
+    # The annual limit counts these against a trainee's claims through this index.
+    resident_id_index = BlindIndexField(
+        source="resident_id", domain="resident_id", normalizer=normalize_resident_id, db_index=True
     )
     name = models.CharField(_("full name"), max_length=50)
     kind = models.CharField(_("kind of subsidy"), max_length=50)
@@ -590,7 +604,7 @@ class ExternalSubsidyRecord(models.Model):
         ordering = ["-grant_date", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["resident_id", "kind", "grant_date"],
+                fields=["resident_id_index", "kind", "grant_date"],
                 name="subsidies_externalsubsidyrecord_unique_grant",
                 violation_error_message=_("This subsidy of this person on this date is already recorded."),
             ),

@@ -302,7 +302,7 @@ class ClaimContext:
         if self.preloaded_external is not None:
             return self.preloaded_external
         row = _EXTERNAL_COUNT.first(
-            resident_id=self.trainee.resident_id,
+            resident_id_index=self.trainee.resident_id_index,
             first_day=datetime.date(self.year, 1, 1),
             last_day=datetime.date(self.year, 12, 31),
         )
@@ -673,12 +673,15 @@ def _external_subsidies():
     """Other subsidies of one person granted between two days (the claim year), counted."""
     return (
         ExternalSubsidyRecord.objects.filter(
-            resident_id=Param("resident_id", ExternalSubsidyRecord._meta.get_field("resident_id")),
+            # The person by the blind index of their ID number (the number is stored encrypted).
+            resident_id_index=Param(
+                "resident_id_index", ExternalSubsidyRecord._meta.get_field("resident_id_index")
+            ),
             grant_date__gte=Param("first_day", DateField()),
             grant_date__lte=Param("last_day", DateField()),
         )
         .order_by()
-        .values("resident_id")
+        .values("resident_id_index")
         .annotate(n=Count("id"))
         .values("n")
     )
@@ -837,13 +840,13 @@ def load_training_certificate(pk: int) -> tuple[TrainingCertificate, bool]:
 
 
 def load_level_certificate(
-    pk: int, *, resident_id: str, year: int
+    pk: int, *, resident_id_index: str | None, year: int
 ) -> tuple[LevelCertificate, str | None, SubsidyStandard | None, int]:
     """The certificate with its evaluator and occupation; the evaluator's status on the issue
     date, the standard in force on it, and the person's other subsidies of ``year``."""
     row = _LEVEL_CERTIFICATE.first(
         pk=pk,
-        resident_id=resident_id,
+        resident_id_index=resident_id_index,
         first_day=datetime.date(year, 1, 1),
         last_day=datetime.date(year, 12, 31),
     )

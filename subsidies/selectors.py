@@ -31,8 +31,8 @@ def external_subsidies_visible_to(user, queryset: QuerySet | None = None) -> Que
     if user.is_provincial:
         return qs
     if user.is_bureau_reviewer and user.bureau_id:
-        claimants = SubsidyClaim.objects.filter(bureau_id=user.bureau_id).values("trainee__resident_id")
-        return qs.filter(Q(city_id=user.bureau.city_id) | Q(resident_id__in=claimants))
+        claimants = SubsidyClaim.objects.filter(bureau_id=user.bureau_id).values("trainee__resident_id_index")
+        return qs.filter(Q(city_id=user.bureau.city_id) | Q(resident_id_index__in=claimants))
     return qs.none()
 
 

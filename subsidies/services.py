@@ -21,6 +21,7 @@ from accounts.models import MessageKind, User
 from accounts.services import message_send
 from certificates.models import LevelCertificate, TrainingCertificate
 from core.errors import ApplicationError, NotPermitted
+from core.pii_fields import blind_lookup_in
 from core.prepared import Param, PreparedQuery, instance_from, model_columns
 from core.xlsx_import import ImportResult
 from reference.models import Bureau, City, Occupation
@@ -102,7 +103,9 @@ def _context(
             preloaded["evaluator_status"],
             preloaded["preloaded_standard"],
             preloaded["preloaded_external"],
-        ) = rules.load_level_certificate(level_certificate.pk, resident_id=trainee.resident_id, year=year)
+        ) = rules.load_level_certificate(
+            level_certificate.pk, resident_id_index=trainee.resident_id_index, year=year
+        )
     bureau, settings, preloaded["preloaded_measure_id"] = rules.load_bureau_and_settings(bureau, today=today)
     return rules.ClaimContext(
         trainee=trainee,
@@ -753,7 +756,11 @@ def external_subsidy_import(*, rows: Iterable[ExternalSubsidyRow], actor=None) -
     with transaction.atomic():
         existing = set(
             ExternalSubsidyRecord.objects.filter(
-                resident_id__in={resident_id for resident_id, _kind, _day in records}
+                **blind_lookup_in(
+                    ExternalSubsidyRecord,
+                    "resident_id",
+                    {resident_id for resident_id, _kind, _day in records},
+                )
             ).values_list("resident_id", "kind", "grant_date")
         )
         new = [record for key, record in records.items() if key not in existing]

@@ -77,6 +77,21 @@ def test_the_preview_counts_and_shows_rows_and_writes_nothing_then_confirm_write
     assert again.status_code == 400 and ExternalSubsidyRecord.objects.count() == 3
 
 
+def test_the_upload_waiting_for_its_confirmation_is_kept_encrypted(client_of, hangzhou_reviewer):
+    # It holds ID numbers (issue 18): the file store sees SM4-GCM ciphertext, not the workbook.
+    client = client_of(hangzhou_reviewer)
+    row = _row(1)
+    preview = _post_file(client, xlsx_bytes(HEADER, [row]))
+    [name] = default_storage.listdir("imports/pending")[1]
+    with default_storage.open(f"imports/pending/{name}", "rb") as fh:
+        stored = fh.read()
+    assert stored.startswith(b"v1$") and not stored.startswith(b"PK")
+    assert row[0].encode() not in stored
+    done = client.post(reverse(URL), {"token": preview.context["token"], "confirm": "1"})
+    assert done.status_code == 200 and ExternalSubsidyRecord.objects.count() == 1
+    assert default_storage.listdir("imports/pending")[1] == []
+
+
 def test_a_file_changed_after_the_preview_is_refused(client_of, hangzhou_reviewer):
     client = client_of(hangzhou_reviewer)
     preview = _post_file(client, xlsx_bytes(HEADER, [_row(1)]))

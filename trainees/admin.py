@@ -34,6 +34,7 @@ from core.admin import (
 )
 from core.errors import ApplicationError
 from core.identity import normalize_resident_id
+from core.pii_fields import BlindIndexSearchMixin, blind_lookup
 from institutions.admin import INSTITUTION_PANELS, TrainingPlanAdmin
 from institutions.models import PlanStatus
 from institutions.selectors import plans_visible_to
@@ -103,11 +104,24 @@ class CurrentYearFilter(admin.SimpleListFilter):
         return queryset.filter(enrolments__plan__end_date__year=int(self.value())).distinct()
 
 
+class TraineeAddForm(forms.ModelForm):
+    def clean_resident_id(self):
+        # The unique constraint is on the blind index, which a model form does not validate.
+        number = normalize_resident_id(self.cleaned_data["resident_id"])
+        others = Trainee.objects.exclude(pk=self.instance.pk) if self.instance.pk else Trainee.objects
+        if others.filter(**blind_lookup(Trainee, "resident_id", number)).exists():
+            raise ValidationError(_("A trainee with this resident ID number is already registered."))
+        return number
+
+
 @admin.register(Trainee)
-class TraineeAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+class TraineeAdmin(BlindIndexSearchMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+    form = TraineeAddForm
     list_display = ("name", "masked_resident_id", "category", "household_city", "phone", "created_at")
     list_filter = ("category", "household_city", CurrentYearFilter)
-    search_fields = ("name", "=resident_id")
+    search_fields = ("name",)
+    # Exact ID number or phone, through the blind indexes (the columns are encrypted).
+    blind_search_fields = (("", Trainee, "resident_id"), ("", Trainee, "phone"))
     list_select_related = ("household_city",)
     actions = ("export_continuing_education",)
     # The payee account is set on its own page (``payee_account_view``) through
@@ -301,7 +315,7 @@ class EnrolmentAddForm(forms.ModelForm):
 
     def clean_resident_id(self):
         number = normalize_resident_id(self.cleaned_data["resident_id"])
-        trainee = Trainee.objects.filter(resident_id=number).first()
+        trainee = Trainee.objects.filter(**blind_lookup(Trainee, "resident_id", number)).first()
         if trainee is None:
             raise ValidationError(_("No trainee has this resident ID number: register the trainee first."))
         self.trainee = trainee
@@ -316,7 +330,12 @@ class EnrolmentChangeForm(forms.ModelForm):
 
 @admin.register(Enrolment)
 class EnrolmentAdmin(
-    ActionHooksMixin, ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin
+    BlindIndexSearchMixin,
+    ActionHooksMixin,
+    ServiceErrorsAdminMixin,
+    ScopedAdminMixin,
+    NoDeleteAdminMixin,
+    admin.ModelAdmin,
 ):
     """Enrolments, their hours and results. The certificates app adds the action that issues
     training certificates (``EnrolmentAdmin.add_action`` in ``certificates/admin.py``)."""
@@ -332,7 +351,8 @@ class EnrolmentAdmin(
         "certificate",
     )
     list_filter = ("completion_result", ("plan", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("trainee__name", "=trainee__resident_id", "plan__title")
+    search_fields = ("trainee__name", "plan__title")
+    blind_search_fields = (("trainee__", Trainee, "resident_id"),)
     list_select_related = ("trainee", "plan", "plan__institution", "training_certificate")
 
     def scope_queryset(self, user, queryset):
@@ -445,14 +465,15 @@ class DeclineForm(forms.Form):
 
 
 @admin.register(Application)
-class ApplicationAdmin(ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
+class ApplicationAdmin(BlindIndexSearchMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin):
     """报名: the institution answers the applications for its own classes. Accepting
     registers and enrols through the services; declining asks for a reason. Provincial staff
     and the bureau may look; only the institution answers."""
 
     list_display = ("name", "masked_resident_id", "phone", "plan", "category", "status", "submitted_at")
     list_filter = ("status", ("plan", admin.RelatedOnlyFieldListFilter))
-    search_fields = ("name", "=resident_id", "=phone", "plan__title")
+    search_fields = ("name", "plan__title")
+    blind_search_fields = (("", Application, "resident_id"), ("", Application, "phone"))
     list_select_related = ("plan",)
     actions = ("accept_selected", "decline_selected")
     readonly_fields = (
@@ -744,7 +765,9 @@ class AttendanceAddForm(forms.Form):
         session = data.get("session")
         number = normalize_resident_id(data.get("resident_id") or "")
         if session is not None and number:
-            enrolment = Enrolment.objects.filter(plan_id=session.plan_id, trainee__resident_id=number).first()
+            enrolment = Enrolment.objects.filter(
+                plan_id=session.plan_id, **blind_lookup(Trainee, "resident_id", number, prefix="trainee__")
+            ).first()
             if enrolment is None:
                 raise ValidationError(
                     _("No trainee with this resident ID number is enrolled in the session's class.")
@@ -777,7 +800,12 @@ class CorrectedFilter(admin.SimpleListFilter):
 
 @admin.register(Attendance)
 class AttendanceAdmin(
-    PlanImportLinkMixin, ServiceErrorsAdminMixin, ScopedAdminMixin, NoDeleteAdminMixin, admin.ModelAdmin
+    BlindIndexSearchMixin,
+    PlanImportLinkMixin,
+    ServiceErrorsAdminMixin,
+    ScopedAdminMixin,
+    NoDeleteAdminMixin,
+    admin.ModelAdmin,
 ):
     """Attendance, every record kept: the list shows originals and corrections; a record's page
     shows its whole chain and, for the institution, a correction form."""
@@ -799,7 +827,8 @@ class AttendanceAdmin(
         "mode",
         ("enrolment__plan", admin.RelatedOnlyFieldListFilter),
     )
-    search_fields = ("enrolment__trainee__name", "=enrolment__trainee__resident_id", "session__topic")
+    search_fields = ("enrolment__trainee__name", "session__topic")
+    blind_search_fields = (("enrolment__trainee__", Trainee, "resident_id"),)
     list_select_related = ("enrolment__trainee", "enrolment__plan", "session", "operator")
     change_form_template = "admin/trainees/attendance/change_form.html"
 

@@ -21,6 +21,7 @@ from core.api_fields import DisplayField, ResidentIdField, SaneDateField, Scoped
 from core.api_filters import IdFilter
 from core.api_views import ApiViewSet
 from core.identity import normalize_resident_id
+from core.pii_fields import blind_lookup
 from institutions.models import TrainingPlan
 from institutions.selectors import plans_visible_to
 from reference.models import City
@@ -260,7 +261,9 @@ class EnrolmentInputSerializer(serializers.Serializer):
     resident_id = serializers.CharField(max_length=32, label=gettext_lazy("resident ID number"))
 
     def validate_resident_id(self, value):
-        trainee = Trainee.objects.filter(resident_id=normalize_resident_id(value)).first()
+        trainee = Trainee.objects.filter(
+            **blind_lookup(Trainee, "resident_id", normalize_resident_id(value))
+        ).first()
         if trainee is None:
             raise serializers.ValidationError(
                 _("No trainee is registered with this resident ID number; register the trainee first.")

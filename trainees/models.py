@@ -8,8 +8,16 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from core.identity import mask_account_number, mask_resident_id, normalize_resident_id, validate_resident_id
-from core.text import PHONE_PATTERN, strip_invisible, validate_no_control_characters, validate_phone
+from core.identity import (
+    mask_account_number,
+    mask_resident_id,
+    normalize_account_number,
+    normalize_phone,
+    normalize_resident_id,
+    validate_resident_id,
+)
+from core.pii_fields import BlindIndexedSaveMixin, BlindIndexField, EncryptedCharField, refresh_blind_indexes
+from core.text import strip_invisible, validate_no_control_characters, validate_phone
 from institutions.models import TrainingPlan
 from reference.models import City
 
@@ -32,12 +40,19 @@ class PayeeKind(models.TextChoices):
     BANK = "bank", _("Bank account in own name")
 
 
-class Trainee(models.Model):
-    resident_id = models.CharField(
-        _("resident ID number"), max_length=18, unique=True, validators=[validate_resident_id]
+class Trainee(BlindIndexedSaveMixin, models.Model):
+    # Identity numbers are encrypted at rest (SM4-GCM, docs/pii.md); exact lookups and the
+    # one-person-one-record constraint go through the blind indexes (HMAC-SM3).
+    resident_id = EncryptedCharField(
+        _("resident ID number"), max_length=18, validators=[validate_resident_id]
+    )
+    resident_id_index = BlindIndexField(
+        source="resident_id", domain="resident_id", normalizer=normalize_resident_id
     )
     name = models.CharField(_("full name"), max_length=50, validators=[validate_no_control_characters])
-    phone = models.CharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
+    # The format is checked by validate_phone (full_clean); the database holds ciphertext.
+    phone = EncryptedCharField(_("phone"), max_length=20, blank=True, validators=[validate_phone])
+    phone_index = BlindIndexField(source="phone", domain="phone", normalizer=normalize_phone)
     category = models.CharField(_("category"), max_length=12, choices=TraineeCategory.choices)
     household_city = models.ForeignKey(
         City, verbose_name=_("household-registration city"), on_delete=models.PROTECT, related_name="+"
@@ -72,7 +87,10 @@ class Trainee(models.Model):
     bank_name = models.CharField(
         _("bank"), max_length=50, blank=True, validators=[validate_no_control_characters]
     )
-    bank_account = models.CharField(_("bank account"), max_length=40, blank=True)
+    bank_account = EncryptedCharField(_("bank account"), max_length=40, blank=True)
+    bank_account_index = BlindIndexField(
+        source="bank_account", domain="account", normalizer=normalize_account_number
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("login"),
@@ -88,14 +106,18 @@ class Trainee(models.Model):
         verbose_name_plural = _("trainees")
         ordering = ["id"]
         constraints = [
-            # The full ISO 7064 check is the validator's job; the database still refuses
-            # anything that is not 17 digits and a digit or X.
+            # One person, one record: on the blind index, since the column holds ciphertext
+            # (a fresh nonce per write). The format is validate_resident_id's job (full_clean).
+            models.UniqueConstraint(
+                fields=["resident_id_index"],
+                name="trainees_trainee_resident_id_unique",
+                violation_error_code="trainee_exists",
+                violation_error_message=_("A trainee with this resident ID number is already registered."),
+            ),
             models.CheckConstraint(
-                condition=Q(resident_id__regex=r"^[0-9]{17}[0-9X]$"),
-                name="trainees_trainee_resident_id_format",
-                violation_error_message=_(
-                    "The resident ID number has 18 characters: 17 digits and a digit or X."
-                ),
+                condition=Q(resident_id_index__isnull=False),
+                name="trainees_trainee_resident_id_present",
+                violation_error_message=_("The resident ID number is required."),
             ),
             models.CheckConstraint(
                 condition=~Q(category="graduate")
@@ -104,11 +126,6 @@ class Trainee(models.Model):
                 violation_error_message=_(
                     "A graduate in the graduation year needs the school's city and the graduation year."
                 ),
-            ),
-            models.CheckConstraint(
-                condition=Q(phone="") | Q(phone__regex=PHONE_PATTERN),
-                name="trainees_trainee_phone_format",
-                violation_error_message=_("Enter the phone number in digits."),
             ),
         ]
 
@@ -141,6 +158,7 @@ class Trainee(models.Model):
 
     def clean(self) -> None:
         self.resident_id = normalize_resident_id(self.resident_id)
+        refresh_blind_indexes(self)
 
 
 class CompletionResult(models.TextChoices):
@@ -430,7 +448,7 @@ class ApplicationStatus(models.TextChoices):
     DECLINED = "declined", _("Declined")
 
 
-class Application(models.Model):
+class Application(BlindIndexedSaveMixin, models.Model):
     """报名: a person applies online for a plan's class (培训公告). The institution accepts
     (registering the person if new and enrolling them through the enrolment service and its
     checks) or declines with a reason. Never deleted: the answer is part of the record."""
@@ -438,9 +456,15 @@ class Application(models.Model):
     plan = models.ForeignKey(
         TrainingPlan, verbose_name=_("training plan"), on_delete=models.PROTECT, related_name="applications"
     )
-    resident_id = models.CharField(_("resident ID number"), max_length=18, validators=[validate_resident_id])
+    resident_id = EncryptedCharField(
+        _("resident ID number"), max_length=18, validators=[validate_resident_id]
+    )
+    resident_id_index = BlindIndexField(
+        source="resident_id", domain="resident_id", normalizer=normalize_resident_id
+    )
     name = models.CharField(_("full name"), max_length=50)
-    phone = models.CharField(_("phone"), max_length=20)
+    phone = EncryptedCharField(_("phone"), max_length=20)
+    phone_index = BlindIndexField(source="phone", domain="phone", normalizer=normalize_phone)
     category = models.CharField(_("category"), max_length=12, choices=TraineeCategory.choices)
     household_city = models.ForeignKey(
         City, verbose_name=_("household-registration city"), on_delete=models.PROTECT, related_name="+"
@@ -497,7 +521,7 @@ class Application(models.Model):
             # One open or accepted application per person and class: applying twice
             # (double click, back button) must not queue the person twice.
             models.UniqueConstraint(
-                fields=["plan", "resident_id"],
+                fields=["plan", "resident_id_index"],
                 condition=Q(status__in=["pending", "accepted"]),
                 name="trainees_application_once_per_plan",
                 violation_error_message=_("This person has already applied for this class."),
@@ -536,3 +560,4 @@ class Application(models.Model):
 
     def clean(self) -> None:
         self.resident_id = normalize_resident_id(self.resident_id)
+        refresh_blind_indexes(self)

@@ -9,7 +9,7 @@ import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -19,6 +19,7 @@ from accounts.models import MessageKind, Role
 from accounts.services import message_send
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.identity import normalize_account_number, normalize_resident_id, validate_account_number
+from core.pii_fields import blind_lookup
 from core.sms import send_sms
 from institutions.models import PlanStatus, TrainingPlan
 from institutions.services import is_institution_staff_of
@@ -91,14 +92,29 @@ def trainee_create(*, actor, **fields: Any) -> Trainee:
         )
     trainee = Trainee(**fields)
     trainee.resident_id = normalize_resident_id(trainee.resident_id)
-    if Trainee.objects.filter(resident_id=trainee.resident_id).exists():
-        raise Conflict(
-            "trainee_exists",
-            _("A trainee with this resident ID number is already registered."),
-            {"resident_id": trainee.masked_resident_id},
-        )
-    trainee.full_clean()
-    trainee.save()
+    exists = Conflict(
+        "trainee_exists",
+        _("A trainee with this resident ID number is already registered."),
+        {"resident_id": trainee.masked_resident_id},
+    )
+    if Trainee.objects.filter(**blind_lookup(Trainee, "resident_id", trainee.resident_id)).exists():
+        raise exists
+    try:
+        trainee.full_clean()
+    except ValidationError as exc:
+        # Registered by another request since the check above (the unique constraint's code).
+        if any(e.code == "trainee_exists" for e in getattr(exc, "error_dict", {}).get(NON_FIELD_ERRORS, [])):
+            raise exists from None
+        raise
+    try:
+        # The check above cannot see a registration committed a moment later by another
+        # request; trainees_trainee_resident_id_unique (on the blind index) refuses it.
+        with transaction.atomic():
+            trainee.save()
+    except IntegrityError as exc:
+        if "resident_id" not in str(exc):  # the constraint (PostgreSQL) or column (SQLite)
+            raise
+        raise exists from None
     return trainee
 
 
@@ -713,7 +729,9 @@ def application_submit(*, plan: TrainingPlan, **fields: Any) -> Application:
             _("Some answers are missing or wrong."),
             {"school_city": _("A graduate gives the school's city and the graduation year.")},
         )
-    if Enrolment.objects.filter(plan=plan, trainee__resident_id=application.resident_id).exists():
+    if Enrolment.objects.filter(
+        plan=plan, **blind_lookup(Trainee, "resident_id", application.resident_id, prefix="trainee__")
+    ).exists():
         raise Conflict("already_enrolled", _("You are already enrolled in this class."))
     if places_left(plan) <= 0:
         raise Conflict("class_full", _("The class is full."), {"class_size": plan.class_size})
@@ -769,7 +787,9 @@ def application_accept(*, application: Application, actor) -> Application:
         # trainee. The application lock makes two clerks answering at once take turns, so
         # one application is never both accepted and declined.
         application = _lock_pending_application(application)
-        trainee = Trainee.objects.filter(resident_id=application.resident_id).first()
+        trainee = Trainee.objects.filter(
+            **blind_lookup(Trainee, "resident_id", application.resident_id)
+        ).first()
         if trainee is None:
             trainee = trainee_create(actor=actor, **{f: getattr(application, f) for f in APPLICATION_FIELDS})
         elif trainee.name != application.name:
@@ -823,6 +843,8 @@ def application_decline(*, application: Application, actor, reason: str) -> Appl
             "reason": reason,
         }
         _tell_applicant(
-            application, text, Trainee.objects.filter(resident_id=application.resident_id).first()
+            application,
+            text,
+            Trainee.objects.filter(**blind_lookup(Trainee, "resident_id", application.resident_id)).first(),
         )
     return application

@@ -10,6 +10,8 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import Role
+from core.identity import generate_resident_id
+from core.pii_fields import blind_lookup
 from portal.models import PRIVACY_NOTICE_VERSION, ActivationGuard, OneTimeCode, PrivacyConsent
 from trainees.models import Trainee
 from trainees.tests.factories import TraineeFactory
@@ -84,7 +86,10 @@ def test_a_wrong_id_name_or_phone_gets_one_answer_and_locks_the_id(client, regis
     assert response.context["form"].errors.keys() == {"__all__"}  # never beside one field
     assert outbox == []
     locked_id = overrides.get("resident_id", registered.resident_id)
-    assert ActivationGuard.objects.get(resident_id=locked_id).locked_until > timezone.now()
+    assert (
+        ActivationGuard.objects.get(**blind_lookup(ActivationGuard, "resident_id", locked_id)).locked_until
+        > timezone.now()
+    )
     # Now even the right answers wait 15 minutes.
     if wrong != "resident_id":
         again = ask_for_code(client, registered)
@@ -249,3 +254,33 @@ def test_provincial_staff_see_consents_and_lift_a_lock(
     admin.post("/admin/portal/activationguard/", {"action": "unlock", "_selected_action": [guard.pk]})
     guard.refresh_from_db()
     assert guard.locked_until is None
+
+
+def test_the_id_number_waiting_for_its_code_is_kept_encrypted_in_the_session(
+    client, registered, outbox, django_capture_on_commit_callbacks
+):
+    from django.contrib.sessions.models import Session
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert ask_for_code(client, registered).status_code == 302
+    decoded = Session.objects.get().get_decoded()
+    assert registered.resident_id not in str(decoded)
+    assert decoded["portal_activation_id"].startswith("v1$")
+    # ...and the code page still knows whose code it asks for.
+    response = client.post(
+        "/activate/code/",
+        {"code": code_from(outbox), "password1": PASSWORD, "password2": PASSWORD, "consent": "on"},
+    )
+    assert response.status_code == 302 and response["Location"] == "/me/"
+
+
+def test_an_unknown_identifier_is_throttled_under_its_blind_index_not_the_number(client, registered):
+    from accounts.models import LoginAttemptCounter
+
+    unknown = generate_resident_id(area="330106", birth="19800101", sequence=77)
+    for identifier in (unknown, registered.resident_id, "13900000000"):  # none has an account
+        client.post("/login/", {"identifier": identifier, "password": "wrong-password"})
+    keys = list(LoginAttemptCounter.objects.values_list("key", flat=True))
+    assert keys and not any(
+        n in key for key in keys for n in (unknown, registered.resident_id, "13900000000")
+    )

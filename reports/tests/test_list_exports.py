@@ -75,6 +75,25 @@ def test_reviewer_exports_the_filtered_claim_list_as_a_job_with_their_scope(
     assert client.get(job.get_download_url()).status_code == 200
 
 
+def test_a_list_searched_by_id_number_keeps_the_number_encrypted_in_the_job(
+    claims, hangzhou_reviewer, client_of, django_capture_on_commit_callbacks
+):
+    # The claim list's search finds a whole ID number through the blind index (issue 18);
+    # the job keeps that query encrypted, and the export still holds exactly that claim.
+    wanted = claims["approved"][1]
+    number = wanted.trainee.resident_id
+    with django_capture_on_commit_callbacks(execute=True):
+        response = export(
+            client_of(hangzhou_reviewer), CLAIMS_LIST, [wanted.pk], select_across=True, query=f"q={number}"
+        )
+    assert response.status_code == 302
+    job = ReportJob.objects.get(kind=ReportKind.LIST)
+    assert job.params["query"].startswith("v1$") and number not in str(job.params)
+    job.refresh_from_db()
+    assert job.status == JobStatus.DONE, job.error
+    assert [int(i) for i in detail_numbers(job, 1)] == [wanted.pk]
+
+
 def test_only_the_ticked_rows_when_not_select_all(
     claims, hangzhou_reviewer, client_of, django_capture_on_commit_callbacks
 ):

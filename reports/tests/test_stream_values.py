@@ -75,3 +75,14 @@ def test_a_decimal_converter_runs_once_per_distinct_raw_value():
 def test_an_empty_queryset_streams_nothing():
     assert list(db.stream_values(SubsidyClaim.objects.none(), ["amount"])) == []
     assert list(db.stream_values(SubsidyClaim.objects.filter(pk=-1), ["amount"])) == []
+
+
+def test_identity_numbers_are_decrypted_in_the_stream(make_claim):
+    # Stored encrypted (issue 18); the report reads them in clear, decrypted row by row.
+    claim = make_claim(decided_at=local(2024, 5, 1, 9, 0))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT resident_id FROM trainees_trainee WHERE id = %s", [claim.trainee_id])
+        [(stored,)] = cursor.fetchall()
+    assert stored.startswith("v1$")
+    [(number,)] = db.stream_values(SubsidyClaim.objects.filter(pk=claim.pk), ["trainee__resident_id"])
+    assert number == claim.trainee.resident_id and number != stored

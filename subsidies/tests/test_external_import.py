@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 
 from core.errors import NotPermitted
 from core.identity import generate_resident_id
+from core.pii_fields import blind_lookup
 from core.xlsx_import import ImportRejected, ImportResult, run_import
 from subsidies.imports import ExternalSubsidyImport
 from subsidies.models import ExternalSubsidyRecord
@@ -50,13 +51,16 @@ def test_valid_rows_are_recorded_with_their_city(hangzhou):
     result = external_subsidy_import(rows=[_row(city=hangzhou), _row(resident_id=OTHER_ID)], actor=None)
     assert isinstance(result, ImportResult)
     assert (result.created, result.unchanged) == (2, 0)
-    record = ExternalSubsidyRecord.objects.get(resident_id=GOOD_ID)
+    record = ExternalSubsidyRecord.objects.get(**blind_lookup(ExternalSubsidyRecord, "resident_id", GOOD_ID))
     assert (record.grant_date, record.amount, record.city) == (
         datetime.date(2025, 2, 1),
         Decimal("1500"),
         hangzhou,
     )
-    assert ExternalSubsidyRecord.objects.get(resident_id=OTHER_ID).city is None
+    assert (
+        ExternalSubsidyRecord.objects.get(**blind_lookup(ExternalSubsidyRecord, "resident_id", OTHER_ID)).city
+        is None
+    )
 
 
 def test_a_row_without_a_city_is_the_reviewers_own_citys_grant(hangzhou_reviewer, hangzhou):

@@ -17,6 +17,7 @@ from accounts.models import Message, Role
 from accounts.tests.factories import UserFactory
 from core import sms
 from core.identity import generate_resident_id
+from core.pii_fields import blind_lookup
 from dashboard.tests.builders import big_data
 from institutions.tests.factories import TrainingPlanFactory
 from reference.tests.factories import OccupationFactory
@@ -123,7 +124,7 @@ def test_a_visitor_finds_a_course_applies_is_accepted_and_activates(
     page.click("main button[type=submit]")
     expect(page.locator("#applied")).to_be_visible()
     trip.step("applied")
-    application = Application.objects.get(resident_id=resident_id)
+    application = Application.objects.get(**blind_lookup(Application, "resident_id", resident_id))
     assert application.plan == wanted and application.status == ApplicationStatus.PENDING
 
     # The institution's clerk accepts it in the admin.
@@ -142,7 +143,7 @@ def test_a_visitor_finds_a_course_applies_is_accepted_and_activates(
 
     # The new trainee opens an account with the code from the SMS.
     page.context.clear_cookies()
-    trainee = Trainee.objects.get(resident_id=resident_id)
+    trainee = Trainee.objects.get(**blind_lookup(Trainee, "resident_id", resident_id))
     activate(trip, trainee)
     enter_code(trip, last_code())
     page.wait_for_url(re.compile(r"/me/$"))

@@ -12,6 +12,7 @@ from certificates.services import level_assessment_record, level_certificate_iss
 from core import sms
 from core.errors import ApplicationError, Conflict, NotPermitted
 from core.identity import generate_resident_id
+from core.pii_fields import blind_lookup
 from institutions.models import PlanStatus
 from institutions.tests.factories import TrainingPlanFactory
 from trainees.models import Application, ApplicationStatus, Enrolment, Trainee
@@ -61,7 +62,9 @@ def test_an_application_waits_for_its_institution(open_class, hangzhou, institut
     application = application_submit(plan=open_class, **applicant(hangzhou))
     assert application.status == ApplicationStatus.PENDING
     assert list(applications_visible_to(institution_staff)) == [application]
-    assert not Trainee.objects.filter(resident_id=application.resident_id).exists()
+    assert not Trainee.objects.filter(
+        **blind_lookup(Trainee, "resident_id", application.resident_id)
+    ).exists()
 
 
 def test_applying_twice_for_the_same_class_is_refused(open_class, hangzhou):
@@ -108,7 +111,7 @@ def test_accepting_registers_a_new_person_enrols_them_and_tells_them_by_sms(
     assert places_left(open_class) == 2
     with django_capture_on_commit_callbacks(execute=True):
         application = application_accept(application=application, actor=institution_staff)
-    trainee = Trainee.objects.get(resident_id=application.resident_id)
+    trainee = Trainee.objects.get(**blind_lookup(Trainee, "resident_id", application.resident_id))
     assert trainee.user_id is None  # the person activates an account themself
     assert application.status == ApplicationStatus.ACCEPTED
     assert application.enrolment == Enrolment.objects.get(plan=open_class, trainee=trainee)
@@ -124,7 +127,7 @@ def test_accepting_a_registered_trainee_enrols_them_and_writes_a_message(
     application = application_submit(plan=open_class, **fields)
     with django_capture_on_commit_callbacks(execute=True):
         application_accept(application=application, actor=institution_staff)
-    assert Trainee.objects.filter(resident_id=trainee.resident_id).count() == 1
+    assert Trainee.objects.filter(**blind_lookup(Trainee, "resident_id", trainee.resident_id)).count() == 1
     assert Enrolment.objects.filter(plan=open_class, trainee=trainee).exists()
     assert Message.objects.filter(recipient=trainee.user, kind="application").count() == 1
 
@@ -146,7 +149,9 @@ def test_the_enrolment_checks_still_apply_when_accepting(open_class, hangzhou, i
     with pytest.raises(Conflict) as exc:
         application_accept(application=application, actor=institution_staff)
     assert exc.value.code == "class_full"
-    assert not Trainee.objects.filter(resident_id=application.resident_id).exists()  # rolled back
+    assert not Trainee.objects.filter(
+        **blind_lookup(Trainee, "resident_id", application.resident_id)
+    ).exists()  # rolled back
 
 
 def test_declining_needs_a_reason_and_tells_the_applicant(

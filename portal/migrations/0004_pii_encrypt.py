@@ -1,0 +1,43 @@
+# Issue 18, step 2 of 3 (docs/pii.md): blind indexes computed from the plaintext, then the
+# values encrypted under the active key. Names only, never the model, so it runs at any
+# later state. Not atomic: each batch of 500 rows is its own short transaction, and a run
+# that stopped half-way is simply run again (encrypted values and filled indexes are skipped).
+# Keys must be configured where migrations run.
+
+from django.db import migrations
+
+from core.identity import normalize_resident_id
+from core.pii_rotation import PlainColumn, encrypt_columns_migration
+
+forward, backward = encrypt_columns_migration(
+    [
+        PlainColumn(
+            table="portal_onetimecode",
+            column="resident_id",
+            context="portal.onetimecode.resident_id",
+            index_column="resident_id_index",
+            domain="resident_id",
+            normalizer=normalize_resident_id,
+        ),
+        PlainColumn(
+            table="portal_activationguard",
+            column="resident_id",
+            context="portal.activationguard.resident_id",
+            index_column="resident_id_index",
+            domain="resident_id",
+            normalizer=normalize_resident_id,
+        ),
+    ]
+)
+
+
+class Migration(migrations.Migration):
+    atomic = False
+
+    dependencies = [
+        ("portal", "0003_pii_expand"),
+    ]
+
+    operations = [
+        migrations.RunPython(forward, backward, elidable=False),
+    ]
