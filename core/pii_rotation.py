@@ -60,37 +60,54 @@ def pii_key_usage(labels: list[str] | None = None) -> dict[str, Counter]:
     return usage
 
 
-def encrypt_column(
-    *, table: str, column: str, context: str, pk_column: str = "id", batch_size: int = 500, ring=None
+def _rewrite_column(
+    *, table: str, column: str, pk_column: str, batch_size: int, where: str, params, transform
 ) -> int:
-    """Encrypt a column's plain values under the active key, in batches (for data migrations:
-    names only, no model, so it runs against any migration state). Returns values written."""
+    """Rewrite ``column`` of the rows matching ``where`` through ``transform``, in batches of
+    ``batch_size`` in primary-key order, each batch its own transaction; a row changed since it
+    was read is left alone (the UPDATE compares the old value). Returns values written."""
     from django.db import connection as conn
 
-    ring = ring or crypto.keyring()
     qn = conn.ops.quote_name
     t, c, pk = qn(table), qn(column), qn(pk_column)
+    where = where.format(c=c)
     written, last_pk = 0, None
     while True:
         with transaction.atomic(), conn.cursor() as cursor:
-            where = f"{c} IS NOT NULL AND {c} <> '' AND substr({c}, 1, 3) <> %s"
-            params: list = [crypto.FORMAT_VERSION + "$"]
+            clause, args = where, list(params)
             if last_pk is not None:
-                where += f" AND {pk} > %s"
-                params.append(last_pk)
+                clause += f" AND {pk} > %s"
+                args.append(last_pk)
             cursor.execute(
-                f"SELECT {pk}, {c} FROM {t} WHERE {where} ORDER BY {pk} LIMIT %s", [*params, batch_size]
+                f"SELECT {pk}, {c} FROM {t} WHERE {clause} ORDER BY {pk} LIMIT %s", [*args, batch_size]
             )  # noqa: S608
             rows = cursor.fetchall()
-            for row_pk, plain in rows:
+            for row_pk, value in rows:
                 cursor.execute(
                     f"UPDATE {t} SET {c} = %s WHERE {pk} = %s AND {c} = %s",  # noqa: S608
-                    [crypto.encrypt(plain, context=context, ring=ring), row_pk, plain],
+                    [transform(value), row_pk, value],
                 )
                 written += cursor.rowcount
         if not rows:
             return written
         last_pk = rows[-1][0]
+
+
+def encrypt_column(
+    *, table: str, column: str, context: str, pk_column: str = "id", batch_size: int = 500, ring=None
+) -> int:
+    """Encrypt a column's plain values under the active key, in batches (for data migrations:
+    names only, no model, so it runs against any migration state). Returns values written."""
+    ring = ring or crypto.keyring()
+    return _rewrite_column(
+        table=table,
+        column=column,
+        pk_column=pk_column,
+        batch_size=batch_size,
+        where="{c} IS NOT NULL AND {c} <> '' AND substr({c}, 1, 3) <> %s",
+        params=[crypto.FORMAT_VERSION + "$"],
+        transform=lambda plain: crypto.encrypt(plain, context=context, ring=ring),
+    )
 
 
 def index_column(
@@ -147,32 +164,16 @@ def decrypt_column(
     *, table: str, column: str, context: str, pk_column: str = "id", batch_size: int = 500, ring=None
 ) -> int:
     """The reverse of ``encrypt_column`` (a data migration taken back): plain values again."""
-    from django.db import connection as conn
-
     ring = ring or crypto.keyring()
-    qn = conn.ops.quote_name
-    t, c, pk = qn(table), qn(column), qn(pk_column)
-    written, last_pk = 0, None
-    while True:
-        with transaction.atomic(), conn.cursor() as cursor:
-            where = f"substr({c}, 1, 3) = %s"
-            params: list = [crypto.FORMAT_VERSION + "$"]
-            if last_pk is not None:
-                where += f" AND {pk} > %s"
-                params.append(last_pk)
-            cursor.execute(
-                f"SELECT {pk}, {c} FROM {t} WHERE {where} ORDER BY {pk} LIMIT %s", [*params, batch_size]
-            )  # noqa: S608
-            rows = cursor.fetchall()
-            for row_pk, stored in rows:
-                cursor.execute(
-                    f"UPDATE {t} SET {c} = %s WHERE {pk} = %s AND {c} = %s",  # noqa: S608
-                    [crypto.decrypt(stored, context=context, ring=ring), row_pk, stored],
-                )
-                written += cursor.rowcount
-        if not rows:
-            return written
-        last_pk = rows[-1][0]
+    return _rewrite_column(
+        table=table,
+        column=column,
+        pk_column=pk_column,
+        batch_size=batch_size,
+        where="substr({c}, 1, 3) = %s",
+        params=[crypto.FORMAT_VERSION + "$"],
+        transform=lambda stored: crypto.decrypt(stored, context=context, ring=ring),
+    )
 
 
 @dataclass(frozen=True)
