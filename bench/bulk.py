@@ -31,9 +31,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trainees", type=int, default=10_000)
     parser.add_argument("--history", type=int, default=30_000, help="earlier claims already in the database")
-    parser.add_argument("--claims", type=int, default=10_000, help="submitted claims to approve through the job")
+    parser.add_argument(
+        "--claims", type=int, default=10_000, help="submitted claims to approve through the job"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
-    parser.add_argument("--profile", action="store_true", help="cProfile the jobs (top 30 by own time, to stderr)")
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the jobs (top 30 by own time, to stderr)"
+    )
     args = parser.parse_args(argv)
     if args.claims > args.trainees:
         parser.error("--claims must not exceed --trainees (one claim per trainee)")

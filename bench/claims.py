@@ -35,7 +35,9 @@ def parse_args(argv=None):
     parser.add_argument("--claims", type=int, default=10_000, help="new claims to submit and time")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument(
-        "--profile", action="store_true", help="profile the submissions (cProfile, top 30 by own time, to stderr)"
+        "--profile",
+        action="store_true",
+        help="profile the submissions (cProfile, top 30 by own time, to stderr)",
     )
     args = parser.parse_args(argv)
     if args.claims > args.trainees:
@@ -531,7 +533,9 @@ def run(args) -> dict:
         stats = pstats.Stats(profiler, stream=sys.stderr)
         stats.sort_stats("tottime").print_stats(30)
         # Where the project's own code spends it (rules, services), cumulatively.
-        stats.sort_stats("cumulative").print_stats(r"/(subsidies|core|trainees|certificates|institutions|accounts)/", 30)
+        stats.sort_stats("cumulative").print_stats(
+            r"/(subsidies|core|trainees|certificates|institutions|accounts)/", 30
+        )
     submitted = passed + refused
     return {
         "db": connection.vendor,

@@ -200,6 +200,10 @@ def test_the_demo_shows_payment_batches_risk_signals_and_a_spot_check(demo):
     assert {b.status for b in batches} >= {BatchStatus.EXPORTED, BatchStatus.RECONCILED}
     assert batches.get(status=BatchStatus.RECONCILED).failed_count == 1
     found = set(RiskSignal.objects.filter(is_current=True).values_list("code", flat=True))
-    assert {SignalCode.SHARED_PAYEE_ACCOUNT, SignalCode.INSTITUTION_PASS_RATE, SignalCode.SHARED_PHONE} <= found
+    assert {
+        SignalCode.SHARED_PAYEE_ACCOUNT,
+        SignalCode.INSTITUTION_PASS_RATE,
+        SignalCode.SHARED_PHONE,
+    } <= found
     outcomes = set(SpotCheck.objects.get().items.values_list("outcome", flat=True))
     assert {"passed", "failed"} <= outcomes
