@@ -479,3 +479,5 @@ CELERY_BEAT_SCHEDULE["subsidies-sweep-bulk-jobs"] = {
     "task": "subsidies.tasks.sweep_claim_bulk_jobs",
     "schedule": 60,
 }
+# Claims a bulk job decides per transaction (0: the code's default, subsidies.bulk.CHUNK).
+BULK_JOB_CHUNK = _int("BULK_JOB_CHUNK", 0)

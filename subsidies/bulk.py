@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -175,8 +176,9 @@ def bulk_job_run(*, job_id: int) -> ClaimBulkJob | None:
         .values_list("id", "claim_id", "claim__trainee_id", "claim__amount")
     )
     last_beat = timezone.now()
-    for start in range(0, len(pending), CHUNK):
-        chunk = pending[start : start + CHUNK]
+    size = getattr(settings, "BULK_JOB_CHUNK", 0) or CHUNK
+    for start in range(0, len(pending), size):
+        chunk = pending[start : start + size]
         try:
             _decide_chunk(service, chunk)
         except Exception:

@@ -33,6 +33,7 @@ pytestmark = [
 ]
 
 DEADLINE_SECONDS = 180  # start-up included; the machine may be busy
+CLAIMS = 120
 
 
 def _database_url() -> str:
@@ -55,6 +56,8 @@ def workers(tmp_path):
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_TASK_ALWAYS_EAGER": "0",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # One claim a transaction: the job must still be running when the worker is killed.
+        "BULK_JOB_CHUNK": "1",
     }
     started = []
 
@@ -109,7 +112,7 @@ def claims(hangzhou, hangzhou_bureau):
             ),
             bureau=hangzhou_bureau,
         )
-        for _ in range(40)
+        for _ in range(CLAIMS)
     ]
 
 
@@ -127,7 +130,9 @@ def test_a_job_survives_its_worker_being_killed(workers, claims, hangzhou_review
     first.wait(timeout=10)
     job.refresh_from_db()
     if job.status == BulkJobStatus.DONE:
-        pytest.skip("the worker finished all 40 claims before it could be killed (a fast machine)")
+        pytest.fail(
+            f"the worker finished all {CLAIMS} claims before it could be killed: give the job more claims"
+        )
     assert job.status == BulkJobStatus.RUNNING
 
     # The sweeper sees the stopped heartbeat (as beat would, two minutes on) and queues it again.
