@@ -17,6 +17,7 @@ def pytest_configure(config):
     # (dashboard/tests/test_views.py turns the cache on to test it).
     settings.DASHBOARD_CACHE_SECONDS = 0
     settings.PORTAL_FORM_CACHE_SECONDS = 0
+    settings.PORTAL_PUBLIC_CACHE_SECONDS = 0
 
     # Transactional tests on SQLite flush with DELETE, which the append-only triggers refuse.
     from audit.testing import allow_sqlite_flush_of_append_only_tables

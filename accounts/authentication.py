@@ -10,15 +10,25 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from accounts.models import ApiTokenUse
+from accounts.models import ApiTokenUse, User
+from core.prepared import Param, PreparedQuery, instance_from, model_columns
 
 TOUCH_EVERY = datetime.timedelta(minutes=1)
+
+# Every API request looks its token up: compiled once per process (core/prepared.py), the
+# token, its user and its last use in one query.
+_TOKEN = PreparedQuery(
+    lambda: Token.objects.filter(key=Param("key", models.CharField())).values(
+        *model_columns(Token), *model_columns(User, "user__"), "use__last_used_at"
+    )
+)
 
 
 class TokenExpired(exceptions.AuthenticationFailed):
@@ -28,15 +38,15 @@ class TokenExpired(exceptions.AuthenticationFailed):
 
 class ExpiringTokenAuthentication(TokenAuthentication):
     def authenticate_credentials(self, key):
-        try:
-            token = Token.objects.select_related("user", "use").get(key=key)
-        except Token.DoesNotExist:
-            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        row = _TOKEN.first(key=key)
+        if row is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        token = instance_from(Token, row)
+        token.user = instance_from(User, row, prefix="user__")
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         now = timezone.now()
-        use = getattr(token, "use", None)
-        last_used = use.last_used_at if use is not None else token.created
+        last_used = row["use__last_used_at"] or token.created
         if now - last_used > datetime.timedelta(seconds=settings.API_TOKEN_IDLE_SECONDS):
             token.delete()
             raise TokenExpired()

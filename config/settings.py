@@ -103,7 +103,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "te
 REQUIRE_SERVICES = _bool("REQUIRE_SERVICES", default=False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "core.admin_site.AdminConfig",  # django.contrib.admin, with core.admin_site.AdminSite
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -276,7 +276,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "core.api_filters.FilterBackend",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
@@ -455,6 +455,9 @@ DASHBOARD_CACHE_SECONDS = _int("DASHBOARD_CACHE_SECONDS", default=30)
 # The trainee service's unfiltered search form of the training notices (its reference lists),
 # kept this many seconds; 0 renders it on every request (portal/views.py).
 PORTAL_FORM_CACHE_SECONDS = _int("PORTAL_FORM_CACHE_SECONDS", default=60)
+# The trainee service's public pages (notices, standards, how to claim), as a visitor without
+# a session sees them, kept this many seconds; 0 renders them on every request.
+PORTAL_PUBLIC_CACHE_SECONDS = _int("PORTAL_PUBLIC_CACHE_SECONDS", default=30)
 
 # Health (/health/): a worker is alive when its heartbeat (core/tasks.py, sent by beat every
 # minute) is younger than this.

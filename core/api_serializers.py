@@ -104,8 +104,16 @@ class FastReadMixin:
     def _read_plan(self):
         plan = self.__dict__.get("_fast_read_plan")
         if plan is None:
-            model = getattr(getattr(self, "Meta", None), "model", None)
-            plan = [(f.field_name, f, _plain_reader(f, model)) for f in self._readable_fields]
+            # Which fields are plain, and how each is read, depends on the class only: worked
+            # out once per class. A plain field's conversion reads nothing but its own
+            # options (the same in every copy), so the first copy's serves every instance.
+            cls = type(self)
+            readers = cls.__dict__.get("_fast_readers")
+            if readers is None:
+                model = getattr(getattr(self, "Meta", None), "model", None)
+                readers = {f.field_name: _plain_reader(f, model) for f in self._readable_fields}
+                cls._fast_readers = readers
+            plan = [(f.field_name, f, readers.get(f.field_name)) for f in self._readable_fields]
             self._fast_read_plan = plan
         return plan
 

@@ -38,6 +38,14 @@ class ApiViewSet(viewsets.GenericViewSet):
     def role(self) -> str | None:
         return role_of(self.request.user)
 
+    def filter_queryset(self, queryset):
+        # One row by id (retrieve, or an action on one row) is looked up within the
+        # requester's scope (``get_queryset``) only: the list's filters and ordering do not
+        # narrow it, and building them for every detail request cost more than the lookup.
+        if self.detail:
+            return queryset
+        return super().filter_queryset(queryset)
+
 
 class PublicReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
     """Published data anyone may read without login (catalogues, the notice of plans).

@@ -4,6 +4,7 @@ shared cache (``Cache-Control: private, no-store``)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from functools import wraps
 from urllib.parse import quote
@@ -14,7 +15,7 @@ from django.contrib.auth import authenticate, login, logout, update_session_auth
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -114,37 +115,85 @@ def trainee_page(view):
 # -- public pages -----------------------------------------------------------------------------
 
 
+def _visitor(request) -> bool:
+    """A visitor with nothing of their own on the page: no session (so no login, no wizard
+    state) and no message waiting to be shown."""
+    return settings.SESSION_COOKIE_NAME not in request.COOKIES and "messages" not in request.COOKIES
+
+
+def public_page(view):
+    """A public page, the same for every visitor without a session: rendered at most once
+    every ``PORTAL_PUBLIC_CACHE_SECONDS`` for each address (path and query) and kept in the
+    shared cache, so a notice read by many people is not built for each of them. The figures
+    on it (open plans, places left) may be that many seconds old; applying checks the places
+    again. Logged-in trainees, and any answer that is not a plain 200 or that sets a cookie
+    (a CSRF token on the page), are never kept."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.method not in ("GET", "HEAD") or not _visitor(request):
+            return view(request, *args, **kwargs)
+        answered = {}
+
+        def build():
+            response = answered["response"] = view(request, *args, **kwargs)
+            if (
+                response.status_code != 200
+                or response.streaming
+                or response.cookies
+                or request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+            ):
+                return None
+            return (response["Content-Type"], response.content)
+
+        digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+        kept = _cached(f"portal:public:v1:{get_language()}:{digest}", settings.PORTAL_PUBLIC_CACHE_SECONDS, build)
+        if "response" in answered:
+            return answered["response"]
+        content_type, content = kept
+        return HttpResponse(content, content_type=content_type)
+
+    return wrapper
+
+
+@public_page
 def home(request):
     return render(request, "portal/home.html", {"open_plans": plans_for_notice().count()})
+
+
+def _cached(key: str, seconds: int, build):
+    """``build()``, kept ``seconds`` in the shared cache under ``key``. A cache that fails
+    (Redis down) only means building it on every request; ``build`` may answer None for
+    "not to be kept"."""
+    if seconds <= 0:
+        return build()
+    try:
+        value = cache.get(key)
+    except Exception:
+        logger.warning("portal cache unavailable", exc_info=True)
+        return build()
+    if value is None:
+        value = build()
+        if value is not None:
+            try:
+                cache.set(key, value, seconds)
+            except Exception:
+                logger.warning("portal cache unavailable", exc_info=True)
+    return value
 
 
 def _empty_search_form() -> str:
     """The search form with no filter chosen, rendered at most once a minute (reference lists
     change rarely): most visitors open the notices unfiltered, and rendering the options of the
-    city, occupation and institution lists was a third of the page. A cache that fails only
-    means rendering it."""
-    seconds = settings.PORTAL_FORM_CACHE_SECONDS
-
-    def render_form():
-        return render_to_string("portal/_plan_search_fields.html", {"form": PlanSearchForm()})
-
-    if seconds <= 0:
-        return render_form()
-    key = f"portal:plan-search-form:v1:{get_language()}"
-    try:
-        html = cache.get(key)
-    except Exception:
-        logger.warning("portal cache unavailable", exc_info=True)
-        return render_form()
-    if html is None:
-        html = render_form()
-        try:
-            cache.set(key, html, seconds)
-        except Exception:
-            logger.warning("portal cache unavailable", exc_info=True)
-    return html
+    city, occupation and institution lists was a third of the page."""
+    return _cached(
+        f"portal:plan-search-form:v1:{get_language()}",
+        settings.PORTAL_FORM_CACHE_SECONDS,
+        lambda: render_to_string("portal/_plan_search_fields.html", {"form": PlanSearchForm()}),
+    )
 
 
+@public_page
 def plan_list(request):
     form = PlanSearchForm(request.GET or None)
     filters = {}
@@ -179,6 +228,7 @@ def _can_apply(plan) -> bool:
     return plan.end_date >= timezone.localdate() and plan.places_left > 0
 
 
+@public_page
 def plan_detail(request, pk: int):
     plan = _plan_or_404(pk)
     return render(request, "portal/plan_detail.html", {"plan": plan, "can_apply": _can_apply(plan)})
@@ -199,6 +249,7 @@ def plan_apply(request, pk: int):
     )
 
 
+@public_page
 def standards(request):
     rows = standards_in_force()
     demo = any(cell is not None and cell.is_demonstration for row in rows for cell in row.cells)
@@ -207,6 +258,7 @@ def standards(request):
     )
 
 
+@public_page
 def how_to_claim(request):
     return render(request, "portal/how_to_claim.html", {"notice_version": PRIVACY_NOTICE_VERSION})
 

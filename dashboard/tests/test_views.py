@@ -210,3 +210,29 @@ def test_the_dashboard_works_when_the_cache_fails(dashboard_cache, two_cities, h
         response = client_of(hangzhou_reviewer).get(URL)
     assert response.status_code == 200
     assert figure(response.content.decode(), "table-goal", "engineers") == "4"
+
+
+def test_the_dashboard_does_not_build_the_admin_app_list_the_index_still_lists_apps(
+    hangzhou_reviewer, client_of, monkeypatch
+):
+    """The app list is for the navigation sidebar, which is off (core/admin_site.py): only
+    the pages that show it build it."""
+    from django.contrib.admin.sites import AdminSite
+
+    built = []
+    original = AdminSite._build_app_dict
+
+    def counting(self, request, label=None):
+        built.append(label)
+        return original(self, request, label)
+
+    monkeypatch.setattr(AdminSite, "_build_app_dict", counting)
+    client = client_of(hangzhou_reviewer)
+    assert client.get(URL).status_code == 200
+    assert built == []
+    index = client.get(reverse("admin:index"))
+    assert built and reverse("admin:subsidies_subsidyclaim_changelist") in index.content.decode()
+    built.clear()
+    assert client.get(reverse("admin:app_list", args=["subsidies"])).status_code == 200
+    assert built == ["subsidies"]
+    assert client.get("/admin/no_such_app/").status_code == 404

@@ -183,3 +183,81 @@ def test_the_unfiltered_search_form_is_rendered_once_a_minute(client, institutio
         assert f'<option value="{institution.pk}" selected>{institution.name}</option>' in filtered
     finally:
         cache.clear()
+
+
+@pytest.fixture
+def public_cache(settings):
+    """The public-page cache on (the suite turns it off), in a cache of its own."""
+    from django.core.cache import cache
+
+    settings.PORTAL_PUBLIC_CACHE_SECONDS = 30
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portal-public-tests"}
+    }
+    cache.clear()
+    yield cache
+    cache.clear()
+
+
+def test_a_visitor_is_served_the_kept_page_until_it_expires(client, institution, public_cache):
+    upcoming(institution=institution, title="第一个班")
+    first = client.get("/plans/")
+    assert "第一个班" in first.content.decode()
+    upcoming(institution=institution, title="后来的班")
+    again = client.get("/plans/")
+    assert again.status_code == 200 and again.content == first.content
+    assert again["Content-Type"] == first["Content-Type"]
+    # Another address (a search) is kept on its own.
+    assert "后来的班" in client.get("/plans/", {"q": "班"}).content.decode()
+    public_cache.clear()
+    assert "后来的班" in client.get("/plans/").content.decode()
+
+
+def test_a_logged_in_trainee_and_a_visitor_with_a_message_see_the_page_fresh(
+    client, trainee_client, institution, public_cache
+):
+    upcoming(institution=institution, title="第一个班")
+    client.get("/plans/")
+    upcoming(institution=institution, title="后来的班")
+    assert "后来的班" in trainee_client.get("/plans/").content.decode()
+    client.cookies["messages"] = "pending"
+    assert "后来的班" in client.get("/plans/").content.decode()
+
+
+def test_an_answer_that_sets_a_cookie_or_is_not_a_200_is_not_kept(rf, public_cache):
+    from django.http import HttpResponse
+    from django.middleware.csrf import get_token
+
+    from portal.views import public_page
+
+    calls = []
+
+    @public_page
+    def with_token(request):
+        calls.append("token")
+        return HttpResponse(get_token(request))
+
+    @public_page
+    def missing(request):
+        calls.append("missing")
+        return HttpResponse("gone", status=404)
+
+    for _ in range(2):
+        with_token(rf.get("/token/"))
+        missing(rf.get("/missing/"))
+    assert calls == ["token", "missing", "token", "missing"]
+
+
+def test_a_cache_that_fails_only_means_rendering_the_page(client, institution, settings, monkeypatch):
+    settings.PORTAL_PUBLIC_CACHE_SECONDS = 30
+
+    class Down:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("redis is down")
+
+        set = get
+
+    monkeypatch.setattr("portal.views.cache", Down())
+    upcoming(institution=institution, title="第一个班")
+    page = client.get("/plans/")
+    assert page.status_code == 200 and "第一个班" in page.content.decode()
