@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 
 from django.utils.hashable import make_hashable
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -64,6 +65,10 @@ def choice_labels(model, name: str) -> dict:
     return dict(make_hashable(model._meta.get_field(name).flatchoices))
 
 
+# Translated choice labels by (label table, value, language); bounded by the choices.
+_LABEL_TEXTS: dict[tuple, str] = {}
+
+
 class DisplayField(serializers.CharField):
     """The human label of a choice field (what ``get_<field>_display`` gives), read only.
 
@@ -79,8 +84,17 @@ class DisplayField(serializers.CharField):
 
     @staticmethod
     def label_of(labels: dict, value) -> str:
-        # A value outside the choices shows as itself, as get_<field>_display does.
-        return str(labels.get(make_hashable(value), value))
+        key = make_hashable(value)
+        if key not in labels:
+            # A value outside the choices shows as itself, as get_<field>_display does.
+            return str(value)
+        # The label in the active language, translated once per label and language: a page
+        # of fifty claims translated three labels a row.
+        memo = (id(labels), key, get_language())
+        text = _LABEL_TEXTS.get(memo)
+        if text is None:
+            text = _LABEL_TEXTS[memo] = str(labels[key])
+        return text
 
     def get_attribute(self, instance):
         value = super().get_attribute(instance)

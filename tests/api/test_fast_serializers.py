@@ -111,3 +111,19 @@ def test_claim_reads_cost_fixed_queries(world, hangzhou_reviewer, api_client_of)
         )
     assert queries("/api/v1/claims/") == few_list
     assert queries(f"/api/v1/claims/{claim.pk}/") == few_detail
+
+
+def test_a_choice_label_follows_the_active_language_and_a_stray_value_shows_as_itself():
+    from django.utils import translation
+
+    from core.api_fields import DisplayField, choice_labels
+
+    labels = choice_labels(SubsidyClaim, "status")
+    with translation.override("zh-hans"):
+        chinese = DisplayField.label_of(labels, ClaimStatus.APPROVED)
+    with translation.override("en"):
+        english = DisplayField.label_of(labels, ClaimStatus.APPROVED)
+    with translation.override("zh-hans"):
+        assert DisplayField.label_of(labels, ClaimStatus.APPROVED) == chinese
+    assert chinese != english and english.lower().startswith("approved")
+    assert DisplayField.label_of(labels, "no-such-status") == "no-such-status"
