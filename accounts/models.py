@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.models import FastLoadModel
+
 
 class Role(models.TextChoices):
     PROVINCIAL = "provincial", _("Provincial staff")
@@ -32,7 +34,7 @@ ROLE_GROUPS = {
 }
 
 
-class User(AbstractUser):
+class User(FastLoadModel, AbstractUser):
     role = models.CharField(_("role"), max_length=12, choices=Role.choices, blank=True)
     bureau = models.ForeignKey(
         "reference.Bureau",

@@ -6,12 +6,13 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.models import FastLoadModel
 from institutions.models import EvaluationInstitution, TrainingInstitution, TrainingPlan
 from reference.models import Level, Occupation
 from trainees.models import Enrolment, Trainee
 
 
-class TrainingCertificate(models.Model):
+class TrainingCertificate(FastLoadModel, models.Model):
     """Issued by the institution to a trainee who completed the hours and passed the test.
 
     Trainee, occupation and level are stored as printed on the certificate (they are what a
@@ -118,7 +119,7 @@ class LevelAssessment(models.Model):
         return self.theory_passed and self.practical_passed
 
 
-class LevelCertificate(models.Model):
+class LevelCertificate(FastLoadModel, models.Model):
     """A professional technical level certificate (专业技术等级证书) issued by an evaluator."""
 
     number = models.CharField(_("certificate number"), max_length=40, unique=True)

@@ -4,7 +4,8 @@ One process per core, eight threads each: a request is mostly Python (one core p
 under the GIL) with waits on PostgreSQL in between, which the threads fill. On the 2-core
 machine 2 x 8 served the load benchmark about 1.6 times better than 4 x 4, whose extra
 processes only competed for the same two cores (docs/benchmarks.md). Every value can be set
-from the environment (``WEB_CONCURRENCY``, ``WEB_THREADS``, ``BIND``, ``WEB_TIMEOUT``)."""
+from the environment (``WEB_CONCURRENCY``, ``WEB_THREADS``, ``BIND``, ``WEB_TIMEOUT``,
+``WEB_MAX_REQUESTS``)."""
 
 import multiprocessing
 import os
@@ -17,9 +18,11 @@ worker_class = "gthread"
 timeout = int(os.environ.get("WEB_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5
-# A worker is replaced after this many requests, so a slow leak cannot grow without bound.
-max_requests = 2000
-max_requests_jitter = 200
+# A worker is replaced after this many requests (``WEB_MAX_REQUESTS``; 0: never), so a slow
+# leak cannot grow without bound. Not much sooner: a new worker compiles its queries and
+# templates again, which at 2,000 cost the load benchmark a tenth of its throughput.
+max_requests = int(os.environ.get("WEB_MAX_REQUESTS", 20000))
+max_requests_jitter = max_requests // 10
 # Bounded request lines and headers; bodies are bounded by Django (DATA_UPLOAD_MAX_MEMORY_SIZE).
 limit_request_line = 8190
 limit_request_fields = 100

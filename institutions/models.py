@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.chain import HashChainedModel
 from core.identity import validate_credit_code
+from core.models import FastLoadModel
 from reference.models import Bureau, City, Direction, Level, Occupation
 
 
@@ -193,7 +194,7 @@ class PlanStatus(models.TextChoices):
     RETURNED = "returned", _("Returned")
 
 
-class TrainingPlan(models.Model):
+class TrainingPlan(FastLoadModel, models.Model):
     """A training plan (培训计划) and its class, filed with a bureau for acceptance (备案)."""
 
     institution = models.ForeignKey(

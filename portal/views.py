@@ -147,7 +147,9 @@ def public_page(view):
             return (response["Content-Type"], response.content)
 
         digest = hashlib.sha256(request.get_full_path().encode()).hexdigest()
-        kept = _cached(f"portal:public:v1:{get_language()}:{digest}", settings.PORTAL_PUBLIC_CACHE_SECONDS, build)
+        kept = _cached(
+            f"portal:public:v1:{get_language()}:{digest}", settings.PORTAL_PUBLIC_CACHE_SECONDS, build
+        )
         if "response" in answered:
             return answered["response"]
         content_type, content = kept

@@ -8,6 +8,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.models import FastLoadModel
+
 
 class Level(models.TextChoices):
     """专业技术等级. The integer order matters to ``lower_level_after_higher``."""
@@ -30,7 +32,7 @@ class Level(models.TextChoices):
         }[cls(value)]
 
 
-class City(models.Model):
+class City(FastLoadModel, models.Model):
     """A prefecture-level city of Zhejiang (地市), identified by its GB/T 2260 code."""
 
     code = models.CharField(_("GB/T 2260 code"), max_length=6, unique=True)
@@ -57,7 +59,7 @@ class City(models.Model):
         return self.name
 
 
-class Bureau(models.Model):
+class Bureau(FastLoadModel, models.Model):
     """A human-resources bureau: one per city (市人社局), plus the province (省人社厅)."""
 
     class Kind(models.TextChoices):
@@ -103,7 +105,7 @@ class Bureau(models.Model):
         return self.kind == self.Kind.PROVINCE
 
 
-class Occupation(models.Model):
+class Occupation(FastLoadModel, models.Model):
     """One of the ten digital-technology occupations (职业).
 
     Two code systems coexist: the code printed on the 2021 national standard and the code

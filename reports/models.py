@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from core.models import FastLoadModel
 from reference.models import Bureau
 
 
@@ -33,7 +34,7 @@ class JobStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
-class ReportJob(models.Model):
+class ReportJob(FastLoadModel, models.Model):
     kind = models.CharField(_("report"), max_length=10, choices=ReportKind.choices)
     bureau = models.ForeignKey(
         Bureau,

@@ -19,6 +19,7 @@ from core.identity import (
     normalize_resident_id,
     validate_resident_id,
 )
+from core.models import FastLoadModel
 from core.pii_fields import BlindIndexedSaveMixin, BlindIndexField, EncryptedCharField
 from reference.models import Bureau, City, Level, Occupation
 from trainees.models import PayeeKind, Trainee
@@ -173,7 +174,7 @@ class DocumentKind(models.TextChoices):
 PERCENT = [MinValueValidator(0), MaxValueValidator(100)]
 
 
-class CityMeasure(models.Model):
+class CityMeasure(FastLoadModel, models.Model):
     """各市配套措施: a city's own claim measure, in force from ``effective_from`` until the next
     measure of the city starts (effective-dated; each version is kept as its own row).
 
@@ -354,7 +355,7 @@ ACTIVE_CLAIM_STATUSES = (ClaimStatus.SUBMITTED, ClaimStatus.APPROVED, ClaimStatu
 _ACTIVE = Q(status__in=[s.value for s in ACTIVE_CLAIM_STATUSES])
 
 
-class SubsidyClaim(BlindIndexedSaveMixin, models.Model):
+class SubsidyClaim(FastLoadModel, BlindIndexedSaveMixin, models.Model):
     """A claim for the training subsidy (职业培训补贴). Never deleted."""
 
     trainee = models.ForeignKey(
@@ -537,7 +538,7 @@ class SubsidyClaim(BlindIndexedSaveMixin, models.Model):
         return f"{self.standard_amount:.2f} × {share}% + {uplift} = {self.amount:.2f}"
 
 
-class ClaimEvent(HashChainedModel):
+class ClaimEvent(FastLoadModel, HashChainedModel):
     """One transition of a claim: who, when, from, to, why. Append-only and hash-chained
     (``audit.chain``): a row changed or removed in the database shows in ``verify_audit``."""
 
@@ -760,7 +761,7 @@ def claim_document_path(instance: ClaimDocument, filename: str) -> str:
     return f"claim-documents/{instance.trainee_id}/{uuid.uuid4().hex}{instance.extension}"
 
 
-class ClaimDocument(models.Model):
+class ClaimDocument(FastLoadModel, models.Model):
     """A supporting document (居住证, 劳动合同, ...) uploaded by the trainee for a claim.
 
     Uploaded before submission (``claim`` empty: the claim wizard's step) and attached to the

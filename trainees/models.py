@@ -16,6 +16,7 @@ from core.identity import (
     normalize_resident_id,
     validate_resident_id,
 )
+from core.models import FastLoadModel
 from core.pii_fields import BlindIndexedSaveMixin, BlindIndexField, EncryptedCharField, refresh_blind_indexes
 from core.text import strip_invisible, validate_no_control_characters, validate_phone
 from institutions.models import TrainingPlan
@@ -40,7 +41,7 @@ class PayeeKind(models.TextChoices):
     BANK = "bank", _("Bank account in own name")
 
 
-class Trainee(BlindIndexedSaveMixin, models.Model):
+class Trainee(FastLoadModel, BlindIndexedSaveMixin, models.Model):
     # Identity numbers are encrypted at rest (SM4-GCM, docs/pii.md); exact lookups and the
     # one-person-one-record constraint go through the blind indexes (HMAC-SM3).
     resident_id = EncryptedCharField(

@@ -192,7 +192,10 @@ def public_cache(settings):
 
     settings.PORTAL_PUBLIC_CACHE_SECONDS = 30
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "portal-public-tests"}
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "portal-public-tests",
+        }
     }
     cache.clear()
     yield cache
