@@ -71,7 +71,7 @@ class FastLoadModel:
     which is what ``__init__`` would have made of it; a column not read is deferred as
     usual. Django's own path is taken whenever that might not hold: a model with its own
     ``__init__``, a column behind a descriptor of its own, or a ``pre_init``/``post_init``
-    receiver connected for the model (``core/tests/test_fast_load.py``).
+    receiver connected for the model (``tests/test_fast_load.py``).
     """
 
     __slots__ = ()

@@ -758,6 +758,7 @@ def _level_certificate():
 
 
 _LEVEL_CERTIFICATE = PreparedQuery(_level_certificate)
+_STANDARD_PLACES = Decimal(1).scaleb(-SubsidyStandard._meta.get_field("amount").decimal_places)
 
 _POLICY_FIELDS = (
     "annual_limit",
@@ -857,10 +858,13 @@ def load_level_certificate(
     certificate.occupation = instance_from(Occupation, row, prefix="occupation__")
     standard = None
     if row["standard_id"] is not None:
-        # Only what a claim records of it; any other field loads on first access.
+        # Only what a claim records of it; any other field loads on first access. The amount
+        # comes through a subquery, which SQLite answers as a float that Django does not
+        # round to the column's places (a column it does): 2200, not 2200.00, on the page.
+        amount = row["standard_amount"].quantize(_STANDARD_PLACES)
         standard = SubsidyStandard.from_db(
             "default",
             ["id", "occupation_id", "level", "amount"],
-            [row["standard_id"], certificate.occupation_id, certificate.level, row["standard_amount"]],
+            [row["standard_id"], certificate.occupation_id, certificate.level, amount],
         )
     return certificate, row["evaluator_status"], standard, row["external_subsidies"] or 0
