@@ -264,6 +264,7 @@ def load(port: int, clients: int, seconds: int, mix: list, personas: dict, data:
     latencies: list[float] = []
     by_path: dict[str, list[float]] = {}
     errors = 0
+    samples: list[str] = []
     lock = threading.Lock()
     start_at = time.time() + 1
     stop_at = start_at + seconds
@@ -272,7 +273,7 @@ def load(port: int, clients: int, seconds: int, mix: list, personas: dict, data:
         nonlocal errors
         rng = random.Random(seed)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine, my_errors, my_paths = [], 0, {}
+        mine, my_errors, my_paths, my_samples = [], 0, {}, []
         while time.time() < start_at:
             time.sleep(0.01)
         while time.time() < stop_at:
@@ -289,10 +290,14 @@ def load(port: int, clients: int, seconds: int, mix: list, personas: dict, data:
             try:
                 status, _ = request(port, method, path, headers, payload, conn=conn)
                 ok = status in expected
-            except (OSError, http.client.HTTPException):
+                what = status
+            except (OSError, http.client.HTTPException) as exc:
                 ok = False
+                what = type(exc).__name__
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            if not ok and len(my_samples) < 3:
+                my_samples.append(f"{method} {template}: {what}")
             mine.append(time.perf_counter() - began)
             my_paths.setdefault(f"{method} {template}", []).append(mine[-1])
             my_errors += not ok
@@ -300,6 +305,7 @@ def load(port: int, clients: int, seconds: int, mix: list, personas: dict, data:
         with lock:
             latencies.extend(mine)
             errors += my_errors
+            samples.extend(my_samples)
             for key, values in my_paths.items():
                 by_path.setdefault(key, []).extend(values)
 
@@ -310,6 +316,9 @@ def load(port: int, clients: int, seconds: int, mix: list, personas: dict, data:
         t.join()
     latencies.sort()
     count = len(latencies)
+    # What the errors were (a status, or the exception of a failed connection), a few of them.
+    for sample in sorted(set(samples))[:5]:
+        print(f"#   error: {sample}", flush=True)
     for key, values in sorted(by_path.items()):
         values.sort()
         print(
