@@ -84,13 +84,19 @@ class DisplayField(serializers.CharField):
 
     @staticmethod
     def label_of(labels: dict, value) -> str:
+        return DisplayField.label_in(labels, get_language(), value)
+
+    @staticmethod
+    def label_in(labels: dict, language: str | None, value) -> str:
+        """The label of ``value`` in ``language`` (the active one, which a list asks once
+        for all its rows)."""
         key = make_hashable(value)
         if key not in labels:
             # A value outside the choices shows as itself, as get_<field>_display does.
             return str(value)
-        # The label in the active language, translated once per label and language: a page
-        # of fifty claims translated three labels a row.
-        memo = (id(labels), key, get_language())
+        # Translated once per label and language: a page of fifty claims translated three
+        # labels a row.
+        memo = (id(labels), key, language)
         text = _LABEL_TEXTS.get(memo)
         if text is None:
             text = _LABEL_TEXTS[memo] = str(labels[key])

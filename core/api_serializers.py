@@ -19,6 +19,7 @@ import functools
 from operator import attrgetter
 
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
+from django.utils.translation import get_language
 from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
@@ -37,6 +38,16 @@ _PLAIN_FIELDS = (
     serializers.FloatField,
     serializers.IntegerField,
 )
+
+
+class _Labels:
+    """A choice field's label table (``choice_labels``), read in the language active when a
+    serializer reads."""
+
+    __slots__ = ("table",)
+
+    def __init__(self, table: dict):
+        self.table = table
 
 
 def _model_path(model, attrs: list[str]):
@@ -72,7 +83,8 @@ def _plain_reader(field, model):
         target = _model_path(model, attrs)
         if len(attrs) != 1 or target is None or not target.concrete or target.is_relation:
             return None
-        return attrgetter(attrs[0]), functools.partial(DisplayField.label_of, choice_labels(model, attrs[0]))
+        # Bound to the active language per serializer (``_read_plan``).
+        return attrgetter(attrs[0]), _Labels(choice_labels(model, attrs[0]))
     if (
         not isinstance(field, _PLAIN_FIELDS)
         or type(field).get_attribute is not serializers.Field.get_attribute
@@ -113,7 +125,14 @@ class FastReadMixin:
                 model = getattr(getattr(self, "Meta", None), "model", None)
                 readers = {f.field_name: _plain_reader(f, model) for f in self._readable_fields}
                 cls._fast_readers = readers
-            plan = [(f.field_name, f, readers.get(f.field_name)) for f in self._readable_fields]
+            language = get_language()
+            plan = []
+            for field in self._readable_fields:
+                reader = readers.get(field.field_name)
+                if reader is not None and isinstance(reader[1], _Labels):
+                    getter, labels = reader
+                    reader = getter, functools.partial(DisplayField.label_in, labels.table, language)
+                plan.append((field.field_name, field, reader))
             self._fast_read_plan = plan
         return plan
 

@@ -78,7 +78,12 @@ class FastLoadModel:
 
     @classmethod
     def from_db(cls, db, field_names, values):
-        if not _loads_plainly(cls) or pre_init.has_listeners(cls) or post_init.has_listeners(cls):
+        if (
+            not _loads_plainly(cls)
+            # A receiver for any model sends every model to the full check (none is connected).
+            or (pre_init.receivers and pre_init.has_listeners(cls))
+            or (post_init.receivers and post_init.has_listeners(cls))
+        ):
             return super().from_db(db, field_names, values)
         new = cls.__new__(cls)
         new.__dict__.update(zip(field_names, values, strict=True))
