@@ -1,18 +1,20 @@
 """gunicorn settings for `make run` and deploy/ (``gunicorn -c config/gunicorn.py``).
 
-One process per core, eight threads each: a request is mostly Python (one core per process
-under the GIL) with waits on PostgreSQL in between, which the threads fill. On the 2-core
-machine 2 x 8 served the load benchmark about 1.6 times better than 4 x 4, whose extra
-processes only competed for the same two cores (docs/benchmarks.md). Every value can be set
-from the environment (``WEB_CONCURRENCY``, ``WEB_THREADS``, ``BIND``, ``WEB_TIMEOUT``,
-``WEB_MAX_REQUESTS``)."""
+One process per core, four threads each: a request is mostly Python (one core per process
+under the GIL) with waits on PostgreSQL in between, which the threads fill. More threads do
+not answer more requests, they only share the core more thinly: on the 2-core machine 2 x 8
+and 2 x 4 served the same 150 requests a second of the load benchmark, and 2 x 4 had the
+lower 95th percentile (about 500 ms against 650; 2 x 1 and 2 x 2 lower still, but a slow
+request, an upload or an import, would then hold half a process). Extra processes only
+compete for the same cores (docs/benchmarks.md). Every value can be set from the environment
+(``WEB_CONCURRENCY``, ``WEB_THREADS``, ``BIND``, ``WEB_TIMEOUT``, ``WEB_MAX_REQUESTS``)."""
 
 import multiprocessing
 import os
 
 bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
-threads = int(os.environ.get("WEB_THREADS", 8))
+threads = int(os.environ.get("WEB_THREADS", 4))
 worker_class = "gthread"
 # A request that takes longer is cut off and its worker replaced (reports run in Celery).
 timeout = int(os.environ.get("WEB_TIMEOUT", 60))
