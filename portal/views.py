@@ -121,17 +121,27 @@ def _visitor(request) -> bool:
     return settings.SESSION_COOKIE_NAME not in request.COOKIES and "messages" not in request.COOKIES
 
 
+def _keepable_query(request) -> bool:
+    """No query, or a page number only: a search (free text) is never kept, so that nobody
+    can fill the cache with pages of made-up addresses."""
+    query = request.GET
+    if not query:
+        return True
+    page = query.get("page", "")
+    return len(query) == 1 and len(query.getlist("page")) == 1 and page.isdigit() and len(page) <= 4
+
+
 def public_page(view):
     """A public page, the same for every visitor without a session: rendered at most once
-    every ``PORTAL_PUBLIC_CACHE_SECONDS`` for each address (path and query) and kept in the
-    shared cache, so a notice read by many people is not built for each of them. The figures
-    on it (open plans, places left) may be that many seconds old; applying checks the places
-    again. Logged-in trainees, and any answer that is not a plain 200 or that sets a cookie
-    (a CSRF token on the page), are never kept."""
+    every ``PORTAL_PUBLIC_CACHE_SECONDS`` for each address (the path, and a page number) and
+    kept in the shared cache, so a notice read by many people is not built for each of them.
+    The figures on it (open plans, places left) may be that many seconds old; applying checks
+    the places again. Logged-in trainees, searches, and any answer that is not a plain 200 or
+    that sets a cookie (a CSRF token on the page), are never kept."""
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD") or not _visitor(request):
+        if request.method not in ("GET", "HEAD") or not _visitor(request) or not _keepable_query(request):
             return view(request, *args, **kwargs)
         answered = {}
 

@@ -201,10 +201,15 @@ def test_a_visitor_is_served_the_kept_page_until_it_expires(client, institution,
     again = client.get("/plans/")
     assert again.status_code == 200 and again.content == first.content
     assert again["Content-Type"] == first["Content-Type"]
-    # Another address (a search) is kept on its own.
+    # A search is never kept (free text would let anyone fill the cache); a page number is,
+    # on its own.
     assert "后来的班" in client.get("/plans/", {"q": "班"}).content.decode()
+    assert "后来的班" in client.get("/plans/", {"page": "1"}).content.decode()
+    upcoming(institution=institution, title="最后的班")
+    assert "最后的班" not in client.get("/plans/", {"page": "1"}).content.decode()
+    assert "最后的班" in client.get("/plans/", {"q": "班"}).content.decode()
     public_cache.clear()
-    assert "后来的班" in client.get("/plans/").content.decode()
+    assert "最后的班" in client.get("/plans/").content.decode()
 
 
 def test_a_logged_in_trainee_and_a_visitor_with_a_message_see_the_page_fresh(
@@ -255,3 +260,22 @@ def test_a_cache_that_fails_only_means_rendering_the_page(client, institution, s
     upcoming(institution=institution, title="第一个班")
     page = client.get("/plans/")
     assert page.status_code == 200 and "第一个班" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "query, kept",
+    [
+        ("", True),
+        ("page=2", True),
+        ("page=abc", False),
+        ("page=12345", False),
+        ("page=1&page=2", False),
+        ("page=1&city=3", False),
+        ("city=3", False),
+        ("q=x", False),
+    ],
+)
+def test_only_an_address_without_a_search_is_kept(rf, query, kept):
+    from portal.views import _keepable_query
+
+    assert _keepable_query(rf.get("/plans/?" + query)) is kept
