@@ -131,3 +131,34 @@ def test_a_choice_label_follows_the_active_language_and_a_stray_value_shows_as_i
         assert DisplayField.label_of(labels, ClaimStatus.APPROVED) == chinese
     assert chinese != english and english.lower().startswith("approved")
     assert DisplayField.label_of(labels, "no-such-status") == "no-such-status"
+
+
+def test_an_unfiltered_list_builds_no_filter_form_and_a_filter_still_applies(
+    world, hangzhou_reviewer, api_client_of, monkeypatch
+):
+    from subsidies.api import ClaimFilter
+
+    built = []
+    original = ClaimFilter.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ClaimFilter, "__init__", counting)
+    client = api_client_of(hangzhou_reviewer)
+    everything = client.get("/api/v1/claims/").json()
+    assert everything["count"] >= 1 and built == []
+    status = everything["results"][0]["status"]
+    other = next(s for s in ClaimStatus.values if s != status)
+    assert client.get("/api/v1/claims/", {"status": other}).json()["count"] < everything["count"]
+    assert built == [1]
+    assert client.get("/api/v1/claims/", {"status": "no-such-status"}).status_code == 400
+
+
+def test_one_claim_is_found_by_id_whatever_the_list_filters_say(world, hangzhou_reviewer, api_client_of):
+    client = api_client_of(hangzhou_reviewer)
+    claim = client.get("/api/v1/claims/").json()["results"][0]
+    other = next(s for s in ClaimStatus.values if s != claim["status"])
+    answer = client.get(f"/api/v1/claims/{claim['id']}/", {"status": other})
+    assert answer.status_code == 200 and answer.json()["id"] == claim["id"]
