@@ -24,12 +24,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import LoginAttemptCounter
+from core import http
 
 
 def client_address(request) -> str:
-    # REMOTE_ADDR only: X-Forwarded-For is set by the client unless a trusted proxy rewrites
-    # it (gunicorn's forwarded_allow_ips does that for the proxy we document).
-    return (getattr(request, "META", {}) or {}).get("REMOTE_ADDR", "") or "unknown"
+    # The socket's address, or the trusted proxy's word for it (core.http): never a header
+    # the client could have written itself.
+    return http.client_address(request) or "unknown"
 
 
 def _account_key(username: str) -> str:

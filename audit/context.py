@@ -11,25 +11,11 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from django.conf import settings
-
 _current_request: ContextVar = ContextVar("audit_current_request", default=None)
 
 
 def current_request():
     return _current_request.get()
-
-
-def client_address(request) -> str:
-    """The client's address: the socket's, or the one the trusted proxies put in X-Forwarded-For."""
-    proxies = settings.AUDIT_TRUSTED_PROXIES
-    if proxies:
-        forwarded = [
-            part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()
-        ]
-        if len(forwarded) >= proxies:
-            return forwarded[-proxies][:64]
-    return (request.META.get("REMOTE_ADDR") or "")[:64]
 
 
 def channel_of(request) -> str:

@@ -34,10 +34,11 @@ from audit.chain import (
     row_hash,
     verify_chain,
 )
-from audit.context import channel_of, client_address, current_request
+from audit.context import channel_of, current_request
 from audit.models import AccessKind, AccessLog, AccessLogArchive
 from core.crypto import sm3_hex
 from core.errors import ApplicationError
+from core.http import client_address
 
 logger = logging.getLogger(__name__)
 

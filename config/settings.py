@@ -373,9 +373,11 @@ elif PII_KEY_FILE and not DEBUG and Path(PII_KEY_FILE).resolve().is_relative_to(
 AUDIT_RETENTION_DAYS = _int("AUDIT_RETENTION_DAYS", default=180)
 if AUDIT_RETENTION_DAYS < 180:
     raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least 180 (网络安全等级保护: six months)")
-# How many reverse proxies in front of the application append to X-Forwarded-For; 0 trusts
-# only the socket's address (REMOTE_ADDR).
-AUDIT_TRUSTED_PROXIES = _int("AUDIT_TRUSTED_PROXIES", default=0)
+# How many reverse proxies in front of the application write X-Forwarded-For (1 behind the
+# proxy of docs/deploy.md); 0 trusts only the socket's address (REMOTE_ADDR). The login
+# throttle, the certificate look-up limit and the access log take the client's address from
+# it (core/http.py). AUDIT_TRUSTED_PROXIES is its earlier name.
+TRUSTED_PROXIES = _int("TRUSTED_PROXIES", default=_int("AUDIT_TRUSTED_PROXIES", default=0))
 # make backup (audit/backup.py): where backups go; in production a disk or mount apart from the server.
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups")))
 CELERY_BEAT_SCHEDULE["audit-verify-chains"] = {

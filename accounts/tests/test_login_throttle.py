@@ -80,6 +80,44 @@ def test_one_password_across_many_usernames_is_limited_per_address(reviewer):
     assert _token(APIClient(), "hz_rev", address="10.0.0.2").status_code == 200
 
 
+def _behind_proxy(username, password=DEFAULT_PASSWORD, client_address="203.0.113.1", forged=""):
+    """A login through the proxy of docs/deploy.md (10.0.0.10), which writes the client's
+    address into X-Forwarded-For; ``forged`` is what the client wrote there itself."""
+    header = f"{forged}, {client_address}" if forged else client_address
+    return APIClient().post(
+        TOKEN_URL,
+        {"username": username, "password": password},
+        REMOTE_ADDR="10.0.0.10",
+        HTTP_X_FORWARDED_FOR=header,
+    )
+
+
+@pytest.mark.django_db
+@override_settings(LOGIN_FAILURE_LIMIT_PER_ACCOUNT=3, LOGIN_FAILURE_LIMIT_PER_ADDRESS=3, TRUSTED_PROXIES=1)
+def test_behind_the_proxy_each_client_has_its_own_address_limit(reviewer):
+    for name in ("alice", "bob", "carol"):
+        assert _behind_proxy(name, "Spring2024!").status_code == 400
+    assert _behind_proxy("hz_rev").status_code == 429
+    # Another person behind the same proxy is not locked out by the first one's guesses...
+    assert _behind_proxy("hz_rev", client_address="198.51.100.7").status_code == 200
+    # ...and the guesser cannot pass as someone else by writing the header itself.
+    assert _behind_proxy("hz_rev", forged="198.51.100.8").status_code == 429
+
+
+@pytest.mark.django_db
+@override_settings(LOGIN_FAILURE_LIMIT_PER_ACCOUNT=3, LOGIN_FAILURE_LIMIT_PER_ADDRESS=3, TRUSTED_PROXIES=0)
+def test_without_a_trusted_proxy_x_forwarded_for_is_ignored(reviewer):
+    for name in ("alice", "bob", "carol"):
+        assert _token(APIClient(), name, "Spring2024!").status_code == 400
+    forged = APIClient().post(
+        TOKEN_URL,
+        {"username": "hz_rev", "password": DEFAULT_PASSWORD},
+        REMOTE_ADDR="10.0.0.1",
+        HTTP_X_FORWARDED_FOR="198.51.100.9",
+    )
+    assert forged.status_code == 429
+
+
 @pytest.mark.django_db
 @override_settings(LOGIN_FAILURE_LIMIT_PER_ACCOUNT=3, LOGIN_FAILURE_WINDOW=600)
 def test_the_lockout_ends_with_the_window(reviewer):

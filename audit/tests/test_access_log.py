@@ -74,7 +74,7 @@ def test_a_logout_is_logged(hangzhou_reviewer, client_of):
 
 
 def test_the_address_behind_trusted_proxies_is_the_clients(hangzhou_reviewer, settings):
-    settings.AUDIT_TRUSTED_PROXIES = 1
+    settings.TRUSTED_PROXIES = 1
     Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=f"1.1.1.1, {ADDRESS}").post(
         reverse("admin:login"), {"username": "x", "password": "y"}
     )

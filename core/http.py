@@ -1,0 +1,23 @@
+"""Facts about the request that several apps need the same way."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+
+def client_address(request) -> str:
+    """The client's address: the socket's, or, behind ``TRUSTED_PROXIES`` reverse proxies,
+    the one the nearest of them put into X-Forwarded-For (the rightmost entries are the
+    proxies' own; anything to their left the client may have written itself). Empty when
+    unknown.
+
+    gunicorn gives the socket's address, which behind a proxy is the proxy's: every client
+    would share one address, and a limit per address (logins, certificate look-ups) would
+    stop them all at once."""
+    meta = getattr(request, "META", None) or {}
+    proxies = settings.TRUSTED_PROXIES
+    if proxies:
+        forwarded = [part.strip() for part in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies][:64]
+    return (meta.get("REMOTE_ADDR") or "")[:64]
