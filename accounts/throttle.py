@@ -24,13 +24,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import LoginAttemptCounter
-from core import http
+from core import addresses
 
 
 def client_address(request) -> str:
-    # The socket's address, or the trusted proxy's word for it (core.http): never a header
+    # The socket's address, or the trusted proxy's word for it (core.addresses): never a header
     # the client could have written itself.
-    return http.client_address(request) or "unknown"
+    return addresses.client_address(request) or "unknown"
 
 
 def _account_key(username: str) -> str:

@@ -36,9 +36,9 @@ from audit.chain import (
 )
 from audit.context import channel_of, current_request
 from audit.models import AccessKind, AccessLog, AccessLogArchive
+from core.addresses import client_address
 from core.crypto import sm3_hex
 from core.errors import ApplicationError
-from core.http import client_address
 
 logger = logging.getLogger(__name__)
 

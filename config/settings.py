@@ -376,7 +376,7 @@ if AUDIT_RETENTION_DAYS < 180:
 # How many reverse proxies in front of the application write X-Forwarded-For (1 behind the
 # proxy of docs/deploy.md); 0 trusts only the socket's address (REMOTE_ADDR). The login
 # throttle, the certificate look-up limit and the access log take the client's address from
-# it (core/http.py). AUDIT_TRUSTED_PROXIES is its earlier name.
+# it (core/addresses.py). AUDIT_TRUSTED_PROXIES is its earlier name.
 TRUSTED_PROXIES = _int("TRUSTED_PROXIES", default=_int("AUDIT_TRUSTED_PROXIES", default=0))
 # make backup (audit/backup.py): where backups go; in production a disk or mount apart from the server.
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(BASE_DIR / "backups")))

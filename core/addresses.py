@@ -1,4 +1,4 @@
-"""Facts about the request that several apps need the same way."""
+"""The client's address, as the apps that count or log per address need it."""
 
 from __future__ import annotations
 
