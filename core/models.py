@@ -66,7 +66,7 @@ class FastLoadModel:
 
     Django builds each row it loads through ``Model.__init__``: two signals sent with no one
     listening and a ``setattr`` per column. On a page of fifty claims with their trainees,
-    certificates, occupations, bureaus and measures that was a fifth of the request. Here a
+    certificates, occupations, bureaus and measures that was a tenth of the request. Here a
     loaded row becomes an instance whose attributes are the columns read, and nothing else,
     which is what ``__init__`` would have made of it; a column not read is deferred as
     usual. Django's own path is taken whenever that might not hold: a model with its own
