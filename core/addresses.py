@@ -7,9 +7,9 @@ from django.conf import settings
 
 def client_address(request) -> str:
     """The client's address: the socket's, or, behind ``TRUSTED_PROXIES`` reverse proxies,
-    the one the nearest of them put into X-Forwarded-For (the rightmost entries are the
-    proxies' own; anything to their left the client may have written itself). Empty when
-    unknown.
+    the one they recorded in X-Forwarded-For. Each proxy appends the address it received the
+    request from, so behind N proxies the Nth entry from the right is the client's; anything
+    to its left the client may have written itself. Empty when unknown.
 
     gunicorn gives the socket's address, which behind a proxy is the proxy's: every client
     would share one address, and a limit per address (logins, certificate look-ups) would
