@@ -61,16 +61,22 @@ def pii_key_usage(labels: list[str] | None = None) -> dict[str, Counter]:
 
 
 def _rewrite_column(
-    *, table: str, column: str, pk_column: str, batch_size: int, where: str, params, transform
+    *, table: str, column: str, pk_column: str, batch_size: int, where: str, params, transform, into: str = ""
 ) -> int:
     """Rewrite ``column`` of the rows matching ``where`` through ``transform``, in batches of
     ``batch_size`` in primary-key order, each batch its own transaction; a row changed since it
-    was read is left alone (the UPDATE compares the old value). Returns values written."""
+    was read is left alone (the UPDATE compares the old value). With ``into``, the result goes
+    to that column instead (a blind index computed from ``column``), whatever it held.
+    ``where`` names the columns ``{c}`` and ``{into}``. Returns values written."""
     from django.db import connection as conn
 
     qn = conn.ops.quote_name
     t, c, pk = qn(table), qn(column), qn(pk_column)
-    where = where.format(c=c)
+    target = qn(into) if into else c
+    where = where.format(c=c, into=target)
+    # In place, only if the value is still the one read; into another column, always.
+    guard = "" if into else f" AND {c} = %s"
+    update = f"UPDATE {t} SET {target} = %s WHERE {pk} = %s{guard}"  # noqa: S608
     written, last_pk = 0, None
     while True:
         with transaction.atomic(), conn.cursor() as cursor:
@@ -83,10 +89,7 @@ def _rewrite_column(
             )  # noqa: S608
             rows = cursor.fetchall()
             for row_pk, value in rows:
-                cursor.execute(
-                    f"UPDATE {t} SET {c} = %s WHERE {pk} = %s AND {c} = %s",  # noqa: S608
-                    [transform(value), row_pk, value],
-                )
+                cursor.execute(update, [transform(value), row_pk, *([] if into else [value])])
                 written += cursor.rowcount
         if not rows:
             return written
@@ -127,37 +130,22 @@ def index_column(
 
     ``only_missing=False`` recomputes every index: after a new index key (docs/pii.md).
     """
-    from django.db import connection as conn
-
     ring = ring or crypto.keyring()
-    qn = conn.ops.quote_name
-    t, c, ix, pk = qn(table), qn(column), qn(index_column), qn(pk_column)
-    written, last_pk = 0, None
-    while True:
-        with transaction.atomic(), conn.cursor() as cursor:
-            where = f"{c} IS NOT NULL AND {c} <> ''"
-            params: list = []
-            if only_missing:
-                where += f" AND {ix} IS NULL"
-            if last_pk is not None:
-                where += f" AND {pk} > %s"
-                params.append(last_pk)
-            cursor.execute(
-                f"SELECT {pk}, {c} FROM {t} WHERE {where} ORDER BY {pk} LIMIT %s", [*params, batch_size]
-            )  # noqa: S608
-            rows = cursor.fetchall()
-            for row_pk, stored in rows:
-                plain = (
-                    crypto.decrypt(stored, context=context, ring=ring)
-                    if crypto.is_encrypted(stored)
-                    else stored
-                )
-                digest = crypto.blind_index(plain, domain=domain, normalizer=normalizer, ring=ring)
-                cursor.execute(f"UPDATE {t} SET {ix} = %s WHERE {pk} = %s", [digest, row_pk])  # noqa: S608
-                written += cursor.rowcount
-        if not rows:
-            return written
-        last_pk = rows[-1][0]
+
+    def digest(stored):
+        plain = crypto.decrypt(stored, context=context, ring=ring) if crypto.is_encrypted(stored) else stored
+        return crypto.blind_index(plain, domain=domain, normalizer=normalizer, ring=ring)
+
+    return _rewrite_column(
+        table=table,
+        column=column,
+        pk_column=pk_column,
+        batch_size=batch_size,
+        where="{c} IS NOT NULL AND {c} <> ''" + (" AND {into} IS NULL" if only_missing else ""),
+        params=[],
+        transform=digest,
+        into=index_column,
+    )
 
 
 def decrypt_column(
