@@ -4,9 +4,7 @@ the demo data leaves every value readable once the old key is gone."""
 
 from __future__ import annotations
 
-import base64
 import datetime
-import json
 
 import pytest
 from django.contrib.admin.sites import site
@@ -16,6 +14,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from audit.services import audit_verify
+from audit.tests.conftest import write_keys
 from core import crypto
 from core.errors import Conflict
 from core.identity import generate_resident_id
@@ -46,24 +45,12 @@ IDENTITY_COLUMNS = {
 }
 
 
-def write_keys(path, active, **keys):
-    path.write_text(
-        json.dumps(
-            {
-                "active": active,
-                "keys": {kid: base64.b64encode(key).decode() for kid, key in keys.items()},
-                "index_key": base64.b64encode(b"i" * 32).decode(),
-            }
-        )
-    )
-
-
 @pytest.fixture
 def demo_keys(tmp_path, settings):
     path = tmp_path / "pii-keys.json"
 
     def use(active, **keys):
-        write_keys(path, active, **keys)
+        write_keys(path, active, keys)
         settings.PII_KEYS, settings.PII_KEY_FILE = "", str(path)  # re-read through setting_changed
 
     use("demo1", demo1=b"1" * 16)

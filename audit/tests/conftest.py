@@ -1,5 +1,8 @@
 """Helpers for the audit tests: rows in each chain, and raw SQL as a database user would run it."""
 
+import base64
+import json
+
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -17,6 +20,20 @@ SQLITE_TRIGGERS = {
     "audit_accesslog": ["audit_accesslog_no_update", "audit_accesslog_no_delete"],
     "audit_accesslogarchive": ["audit_accesslogarchive_no_update", "audit_accesslogarchive_no_delete"],
 }
+
+
+def write_keys(path, active: str, keys: dict[str, bytes]) -> None:
+    """A PII key file (docs/pii.md) at ``path``: ``keys`` by key id, ``active`` the one that
+    encrypts, a fixed index key."""
+    path.write_text(
+        json.dumps(
+            {
+                "active": active,
+                "keys": {kid: base64.b64encode(key).decode() for kid, key in keys.items()},
+                "index_key": base64.b64encode(b"i" * 32).decode(),
+            }
+        )
+    )
 
 
 def as_database_user(table: str, sql: str, params=()) -> int:

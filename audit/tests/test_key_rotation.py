@@ -12,24 +12,12 @@ from django.db import connection
 
 from audit.models import AccessKind, AccessLog
 from audit.services import access_log_record, audit_verify
-from audit.tests.conftest import as_database_user
+from audit.tests.conftest import as_database_user, write_keys
 from core import crypto
 from core.pii_fields import UndecryptableValue, blind_lookup
 from core.pii_rotation import pii_key_usage, pii_rotate
 
 pytestmark = pytest.mark.django_db
-
-
-def write_keys(path, active, keys):
-    path.write_text(
-        json.dumps(
-            {
-                "active": active,
-                "keys": {kid: base64.b64encode(key).decode() for kid, key in keys.items()},
-                "index_key": base64.b64encode(b"i" * 32).decode(),
-            }
-        )
-    )
 
 
 @pytest.fixture
