@@ -29,7 +29,10 @@ from django.db.models.sql.constants import MULTI
 MEMO_LIMIT = 4096
 
 
-def _chained(converters, expression, connection):
+def chained(converters, expression, connection):
+    """Django's converters of one column (``compiler.get_converters``), applied in order, as
+    one callable of the value (what ``SQLCompiler.apply_converters`` does per column)."""
+
     def convert(value):
         for converter in converters:
             value = converter(value, expression, connection)
@@ -66,7 +69,7 @@ def _sqlite_datetime(zone, fallback):
 
 def _column_converter(converters, expression, connection):
     """One callable for one column: Django's converters, in order, or a cheaper equivalent."""
-    convert = _chained(converters, expression, connection)
+    convert = chained(converters, expression, connection)
     internal = expression.output_field.get_internal_type()
     if internal == "DecimalField":
         return _memoised(convert)

@@ -27,6 +27,8 @@ from django.conf import settings
 from django.db import connections, models
 from django.db.models.expressions import Expression
 
+from core.db import chained
+
 
 class _Slot:
     """Where a parameter goes in the compiled SQL's parameter list."""
@@ -98,15 +100,14 @@ class PreparedQuery:
         with server_cursor(connection) as cursor:
             cursor.execute(sql, params)
             fetched = cursor.fetchall()
+        # The converters take this thread's connection: chained per run, not once per process.
+        columns = [(index, chained(convs, expression, connection)) for index, convs, expression in converters]
         result = []
         for row in fetched:
-            if converters:
+            if columns:
                 row = list(row)
-                for index, convs, expression in converters:
-                    value = row[index]
-                    for converter in convs:
-                        value = converter(value, expression, connection)
-                    row[index] = value
+                for index, convert in columns:
+                    row[index] = convert(row[index])
             result.append(dict(zip(names, row, strict=True)))
         return result
 
