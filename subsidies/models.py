@@ -511,6 +511,8 @@ class SubsidyClaim(FastLoadModel, BlindIndexedSaveMixin, models.Model):
             models.Index(fields=["trainee", "claim_year"], name="claim_trainee_year_idx"),
             models.Index(fields=["bureau", "status"], name="claim_bureau_status_idx"),
             models.Index(fields=["bureau", "decided_at"], name="claim_bureau_decided_idx"),
+            # The risk rule on payee accounts shared between people.
+            models.Index(fields=["payee_account_index"], name="claim_payee_account_idx"),
         ]
 
     def __str__(self) -> str:

@@ -129,6 +129,12 @@ class Trainee(FastLoadModel, BlindIndexedSaveMixin, models.Model):
                 ),
             ),
         ]
+        # Found by phone (the admin's search, the risk rule on shared phones) and by bank
+        # account (shared payee accounts): equalities on the blind indexes.
+        indexes = [
+            models.Index(fields=["phone_index"], name="trainee_phone_idx"),
+            models.Index(fields=["bank_account_index"], name="trainee_bank_account_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.masked_resident_id})"
@@ -550,6 +556,11 @@ class Application(BlindIndexedSaveMixin, models.Model):
                     "A graduate in the graduation year must give the school's city and the graduation year."
                 ),
             ),
+        ]
+        # The admin searches applications by ID number or phone (their blind indexes).
+        indexes = [
+            models.Index(fields=["resident_id_index"], name="application_resident_id_idx"),
+            models.Index(fields=["phone_index"], name="application_phone_idx"),
         ]
 
     def __str__(self) -> str:
