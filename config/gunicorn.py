@@ -16,7 +16,10 @@ bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", max(2, multiprocessing.cpu_count())))
 threads = int(os.environ.get("WEB_THREADS", 4))
 worker_class = "gthread"
-# A request that takes longer is cut off and its worker replaced (reports run in Celery).
+# A worker that has not checked in with the master for this long (stuck, not merely busy) is
+# killed and replaced. With threads this is not a limit on one request: a slow request keeps
+# its thread, and what a client waits is bounded by the proxy's read timeout (docs/deploy.md).
+# Long work (reports, bulk decisions) runs in Celery, not in a request.
 timeout = int(os.environ.get("WEB_TIMEOUT", 60))
 graceful_timeout = 30
 keepalive = 5

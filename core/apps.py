@@ -7,6 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("Core")
 
     def ready(self):
-        from core import crypto
+        from core import crypto, sms  # noqa: F401  (sms registers its system checks)
 
         crypto.connect_setting_changes()

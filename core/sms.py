@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core import checks
 from django.utils.module_loading import import_string
 
 logger = logging.getLogger("core.sms")
@@ -48,6 +49,40 @@ class LocmemBackend(BaseBackend):
     def send(self, message: Sms) -> None:
         with _outbox_lock:
             outbox.append(message)
+
+
+@checks.register(checks.Tags.compatibility)
+def check_backend(app_configs=None, **kwargs):
+    """SMS_BACKEND must name a backend class: a typo would otherwise surface only when the
+    first one-time code is sent. Under ``check --deploy``, the log backend is a warning: it
+    sends nothing and writes every code and phone number to the log."""
+    path = getattr(settings, "SMS_BACKEND", "core.sms.LogBackend")
+    try:
+        backend = import_string(path)
+    except ImportError as exc:
+        return [checks.Error(f"SMS_BACKEND {path!r} cannot be imported: {exc}", id="core.E201")]
+    if not (isinstance(backend, type) and issubclass(backend, BaseBackend)):
+        return [checks.Error(f"SMS_BACKEND {path!r} is not a core.sms.BaseBackend subclass.", id="core.E202")]
+    return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_backend_sends(app_configs=None, **kwargs):
+    path = getattr(settings, "SMS_BACKEND", "core.sms.LogBackend")
+    try:
+        backend = import_string(path)
+    except ImportError:
+        return []  # core.E201 says so
+    if isinstance(backend, type) and issubclass(backend, LogBackend):
+        return [
+            checks.Warning(
+                "SMS_BACKEND is the log backend: no text message is sent (activation codes, "
+                "answers to applications) and every code and phone number is written to the log.",
+                hint="Set SMS_BACKEND to the class that sends through your SMS gateway (docs/deploy.md).",
+                id="core.W201",
+            )
+        ]
+    return []
 
 
 def get_backend() -> BaseBackend:

@@ -26,6 +26,7 @@ VARIABLES = (
     "PII_KEYS",
     "PII_ACTIVE_KEY_ID",
     "PII_INDEX_KEY",
+    "SMS_BACKEND",
 )
 # A keyring in the environment, for starts with DEBUG off (tests/test_pii_settings.py tests its absence).
 PII_ENV = {"PII_KEYS": "t1:" + "A" * 22 + "==", "PII_INDEX_KEY": "B" * 43 + "="}
@@ -120,6 +121,8 @@ DEPLOY_ENV = {
     "SECURE_HSTS_SECONDS": "31536000",
     "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
     "SECURE_HSTS_PRELOAD": "1",
+    # Any backend but the log one: in production, the class that talks to the SMS gateway.
+    "SMS_BACKEND": "core.sms.LocmemBackend",
 }
 
 
@@ -145,7 +148,7 @@ def test_check_deploy_is_clean_with_the_documented_tls_settings():
 def test_check_deploy_names_what_is_missing_without_them():
     result = _check_deploy(DEBUG="0", SECRET_KEY="k" * 60)
     assert result.returncode != 0
-    for warning in ("security.W004", "security.W008", "security.W012", "security.W016"):
+    for warning in ("security.W004", "security.W008", "security.W012", "security.W016", "core.W201"):
         assert warning in result.stderr
 
 

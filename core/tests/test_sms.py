@@ -22,3 +22,19 @@ def test_the_locmem_backend_keeps_an_outbox(settings):
 def test_the_backend_is_the_one_the_setting_names(settings):
     settings.SMS_BACKEND = "core.sms.LocmemBackend"
     assert isinstance(sms.get_backend(), sms.LocmemBackend)
+
+
+def test_a_backend_that_cannot_be_imported_is_an_error_at_start_up(settings):
+    settings.SMS_BACKEND = "core.sms.NoSuchBackend"
+    assert [e.id for e in sms.check_backend()] == ["core.E201"]
+    settings.SMS_BACKEND = "core.sms.Sms"
+    assert [e.id for e in sms.check_backend()] == ["core.E202"]
+    settings.SMS_BACKEND = "core.sms.LocmemBackend"
+    assert sms.check_backend() == []
+
+
+def test_the_deploy_check_warns_that_the_log_backend_sends_nothing(settings):
+    settings.SMS_BACKEND = "core.sms.LogBackend"
+    assert [w.id for w in sms.check_backend_sends()] == ["core.W201"]
+    settings.SMS_BACKEND = "core.sms.LocmemBackend"
+    assert sms.check_backend_sends() == []
