@@ -252,9 +252,18 @@ class BlindIndexSearchMixin:
     is matched exactly (after the field's normaliser), in addition to ``search_fields``::
 
         blind_search_fields = [("trainee__", Trainee, "resident_id")]
+
+    Columns of the model's own encrypted fields are shown but not sortable: the database
+    holds ciphertext, so ORDER BY on it is a random order that looks like a sorted one.
     """
 
     blind_search_fields: tuple = ()
+
+    def get_sortable_by(self, request):
+        encrypted = {
+            field.name for field in self.model._meta.concrete_fields if isinstance(field, EncryptedCharField)
+        }
+        return [name for name in super().get_sortable_by(request) if name not in encrypted]
 
     def get_search_fields(self, request):
         # The admin shows its search box only when there are search fields: an admin that
