@@ -51,12 +51,16 @@ class LocmemBackend(BaseBackend):
             outbox.append(message)
 
 
+def backend_path() -> str:
+    return getattr(settings, "SMS_BACKEND", "core.sms.LogBackend")
+
+
 @checks.register(checks.Tags.compatibility)
 def check_backend(app_configs=None, **kwargs):
     """SMS_BACKEND must name a backend class: a typo would otherwise surface only when the
     first one-time code is sent. Under ``check --deploy``, the log backend is a warning: it
     sends nothing and writes every code and phone number to the log."""
-    path = getattr(settings, "SMS_BACKEND", "core.sms.LogBackend")
+    path = backend_path()
     try:
         backend = import_string(path)
     except ImportError as exc:
@@ -68,9 +72,8 @@ def check_backend(app_configs=None, **kwargs):
 
 @checks.register(checks.Tags.security, deploy=True)
 def check_backend_sends(app_configs=None, **kwargs):
-    path = getattr(settings, "SMS_BACKEND", "core.sms.LogBackend")
     try:
-        backend = import_string(path)
+        backend = import_string(backend_path())
     except ImportError:
         return []  # core.E201 says so
     if isinstance(backend, type) and issubclass(backend, LogBackend):
@@ -86,8 +89,7 @@ def check_backend_sends(app_configs=None, **kwargs):
 
 
 def get_backend() -> BaseBackend:
-    path = getattr(settings, "SMS_BACKEND", "core.sms.LogBackend")
-    return import_string(path)()
+    return import_string(backend_path())()
 
 
 def send_sms(*, phone: str, text: str) -> Sms:

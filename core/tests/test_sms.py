@@ -24,7 +24,7 @@ def test_the_backend_is_the_one_the_setting_names(settings):
     assert isinstance(sms.get_backend(), sms.LocmemBackend)
 
 
-def test_a_backend_that_cannot_be_imported_is_an_error_at_start_up(settings):
+def test_a_backend_that_cannot_be_imported_is_a_system_check_error(settings):
     settings.SMS_BACKEND = "core.sms.NoSuchBackend"
     assert [e.id for e in sms.check_backend()] == ["core.E201"]
     settings.SMS_BACKEND = "core.sms.Sms"
