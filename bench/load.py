@@ -11,8 +11,11 @@ line per server. The last line is the production server's:
 
     clients=50 rps=… p50_ms=… p95_ms=… errors=… server=gunicorn
 
-An error is a connection failure, a timeout, a 5xx or any status the URL is not expected to
-answer. Servers listen on 127.0.0.1:8111 and :8112 only.
+Before each server's line, ``# cpu ms per request: …`` gives the CPU time of every process on
+the machine (the server, PostgreSQL, the Celery worker, the clients, the rest) per answered
+request, from ``/proc``: unlike requests a second, comparable across machines of any speed
+or size. An error is a connection failure, a timeout, a 5xx or any status the URL is not
+expected to answer. Servers listen on 127.0.0.1:8111 and :8112 only.
 """
 
 from __future__ import annotations
@@ -153,6 +156,59 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=30)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+def cpu_seconds(roots: dict[str, int]) -> dict[str, float] | None:
+    """CPU time (user + system) of every process on the machine, by role, from ``/proc``
+    (Linux; None elsewhere). ``roots`` names process trees (the server, the Celery worker);
+    this process is the clients; PostgreSQL's backends are found by name."""
+    proc = Path("/proc")
+    if not (proc / "self" / "stat").exists():
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, used, names = {}, {}, {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name, rest = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue  # ended while we looked
+        fields = rest.split()
+        pid = int(entry.name)
+        parent[pid] = int(fields[1])
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+        names[pid] = name.split("(", 1)[1]
+    totals = dict.fromkeys((*roots, "postgres", "clients", "other"), 0.0)
+    for pid, seconds in used.items():
+        role, ancestor = None, pid
+        while ancestor > 1 and role is None:
+            role = next((r for r, root in roots.items() if root == ancestor), None)
+            ancestor = parent.get(ancestor, 0)
+        if role is None:
+            role = (
+                "clients"
+                if pid == os.getpid()
+                else "postgres"
+                if names[pid].startswith("postgres")
+                else "other"
+            )
+        totals[role] += seconds
+    return totals
+
+
+def cpu_line(before, after, requests: int, seconds: int) -> str:
+    """Where the machine's CPU went during the run, per request: the figure to bring down
+    (docs/benchmarks.md), whatever the machine's speed or number of cores."""
+    if before is None or after is None or not requests:
+        return "# cpu: not measured (no /proc)"
+    spent = {role: after[role] - before[role] for role in after}
+    parts = " ".join(f"{role}={spent[role] / requests * 1000:.1f}" for role in spent)
+    everything = sum(spent.values())
+    return (
+        f"# cpu ms per request: {parts} all={everything / requests * 1000:.1f} "
+        f"(cores in use: {everything / seconds:.2f} of {os.cpu_count()})"
+    )
 
 
 def request(port, method, path, headers=None, body=None, conn=None, timeout=30):
@@ -365,7 +421,11 @@ def main(argv=None) -> int:
                 # Warm-up, not measured: every worker process and thread imports, connects
                 # and fills its caches before the clock starts.
                 load(port, args.clients, max(3, args.seconds // 10), mix, personas, data)
+                roots = {"server": server.pid, "worker": worker.pid}
+                before = cpu_seconds(roots)
                 result = load(port, args.clients, args.seconds, mix, personas, data)
+                after = cpu_seconds(roots)
+                print(cpu_line(before, after, result["requests"], args.seconds), flush=True)
                 result["server"] = kind
                 results.append(result)
                 print(" ".join(f"{k}={v}" for k, v in result.items() if k != "requests"), flush=True)
