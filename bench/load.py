@@ -197,7 +197,7 @@ def cpu_seconds(roots: dict[str, int]) -> dict[str, float] | None:
     return totals
 
 
-def cpu_line(before, after, requests: int, seconds: int) -> str:
+def cpu_line(before, after, requests: int, seconds: float) -> str:
     """Where the machine's CPU went during the run, per request: the figure to bring down
     (docs/benchmarks.md), whatever the machine's speed or number of cores."""
     if before is None or after is None or not requests:
@@ -422,10 +422,10 @@ def main(argv=None) -> int:
                 # and fills its caches before the clock starts.
                 load(port, args.clients, max(3, args.seconds // 10), mix, personas, data)
                 roots = {"server": server.pid, "worker": worker.pid}
-                before = cpu_seconds(roots)
+                before, began = cpu_seconds(roots), time.time()
                 result = load(port, args.clients, args.seconds, mix, personas, data)
-                after = cpu_seconds(roots)
-                print(cpu_line(before, after, result["requests"], args.seconds), flush=True)
+                after, ended = cpu_seconds(roots), time.time()
+                print(cpu_line(before, after, result["requests"], ended - began), flush=True)
                 result["server"] = kind
                 results.append(result)
                 print(" ".join(f"{k}={v}" for k, v in result.items() if k != "requests"), flush=True)
