@@ -158,10 +158,10 @@ def stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
-def cpu_seconds(roots: dict[str, int]) -> dict[str, float] | None:
-    """CPU time (user + system) of every process on the machine, by role, from ``/proc``
-    (Linux; None elsewhere). ``roots`` names process trees (the server, the Celery worker);
-    this process is the clients; PostgreSQL's backends are found by name."""
+def cpu_seconds(roots: dict[str, int]) -> dict[int, tuple[str, float]] | None:
+    """CPU time (user + system) of every process on the machine, with its role, from
+    ``/proc`` (Linux; None elsewhere). ``roots`` names process trees (the server, the Celery
+    worker); this process is the clients; PostgreSQL's backends are found by name."""
     proc = Path("/proc")
     if not (proc / "self" / "stat").exists():
         return None
@@ -179,36 +179,69 @@ def cpu_seconds(roots: dict[str, int]) -> dict[str, float] | None:
         parent[pid] = int(fields[1])
         used[pid] = (int(fields[11]) + int(fields[12])) / tick
         names[pid] = name.split("(", 1)[1]
-    totals = dict.fromkeys((*roots, "postgres", "clients", "other"), 0.0)
+    found = {}
     for pid, seconds in used.items():
         role, ancestor = None, pid
         while ancestor > 1 and role is None:
             role = next((r for r, root in roots.items() if root == ancestor), None)
             ancestor = parent.get(ancestor, 0)
         if role is None:
-            role = (
-                "clients"
-                if pid == os.getpid()
-                else "postgres"
-                if names[pid].startswith("postgres")
-                else "other"
-            )
-        totals[role] += seconds
-    return totals
+            if pid == os.getpid():
+                role = "clients"
+            else:
+                role = "postgres" if names[pid].startswith("postgres") else "other"
+        found[pid] = (role, seconds)
+    return found
 
 
-def cpu_line(before, after, requests: int, seconds: float) -> str:
-    """Where the machine's CPU went during the run, per request: the figure to bring down
-    (docs/benchmarks.md), whatever the machine's speed or number of cores."""
-    if before is None or after is None or not requests:
-        return "# cpu: not measured (no /proc)"
-    spent = {role: after[role] - before[role] for role in after}
-    parts = " ".join(f"{role}={spent[role] / requests * 1000:.1f}" for role in spent)
-    everything = sum(spent.values())
-    return (
-        f"# cpu ms per request: {parts} all={everything / requests * 1000:.1f} "
-        f"(cores in use: {everything / seconds:.2f} of {os.cpu_count()})"
-    )
+class CpuMeter:
+    """Where the machine's CPU goes while it runs, by role: ``/proc`` is read every
+    ``interval`` seconds and each process's growth added to its role, so a process that ends
+    during the run (a database connection past ``CONN_MAX_AGE``) loses at most one interval."""
+
+    def __init__(self, roots: dict[str, int], interval: float = 0.5):
+        self.roots, self.interval = roots, interval
+        self.spent: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self.began = time.time()
+        self._last = cpu_seconds(self.roots)
+        if self._last is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+            self._sample()
+        self.seconds = time.time() - self.began
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def _sample(self):
+        now = cpu_seconds(self.roots)
+        for pid, (role, used) in now.items():
+            grown = used - self._last.get(pid, (role, 0.0))[1]
+            self.spent[role] = self.spent.get(role, 0.0) + max(grown, 0.0)
+        self._last = now
+
+    def line(self, requests: int) -> str:
+        """The CPU per answered request: the figure to bring down (docs/benchmarks.md),
+        whatever the machine's speed or number of cores."""
+        if self._last is None or not requests:
+            return "# cpu: not measured (no /proc)"
+        order = ("server", "worker", "postgres", "clients", "other")
+        parts = " ".join(f"{role}={self.spent.get(role, 0.0) / requests * 1000:.1f}" for role in order)
+        everything = sum(self.spent.values())
+        return (
+            f"# cpu ms per request: {parts} all={everything / requests * 1000:.1f} "
+            f"(cores in use: {everything / self.seconds:.2f} of {os.cpu_count()})"
+        )
 
 
 def request(port, method, path, headers=None, body=None, conn=None, timeout=30):
@@ -421,11 +454,9 @@ def main(argv=None) -> int:
                 # Warm-up, not measured: every worker process and thread imports, connects
                 # and fills its caches before the clock starts.
                 load(port, args.clients, max(3, args.seconds // 10), mix, personas, data)
-                roots = {"server": server.pid, "worker": worker.pid}
-                before, began = cpu_seconds(roots), time.time()
-                result = load(port, args.clients, args.seconds, mix, personas, data)
-                after, ended = cpu_seconds(roots), time.time()
-                print(cpu_line(before, after, result["requests"], ended - began), flush=True)
+                with CpuMeter({"server": server.pid, "worker": worker.pid}) as cpu:
+                    result = load(port, args.clients, args.seconds, mix, personas, data)
+                print(cpu.line(result["requests"]), flush=True)
                 result["server"] = kind
                 results.append(result)
                 print(" ".join(f"{k}={v}" for k, v in result.items() if k != "requests"), flush=True)
