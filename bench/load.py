@@ -179,11 +179,12 @@ def cpu_seconds(roots: dict[str, int]) -> dict[int, tuple[str, float]] | None:
         parent[pid] = int(fields[1])
         used[pid] = (int(fields[11]) + int(fields[12])) / tick
         names[pid] = name.split("(", 1)[1]
+    owners = {root: role for role, root in roots.items()}
     found = {}
     for pid, seconds in used.items():
         role, ancestor = None, pid
         while ancestor > 1 and role is None:
-            role = next((r for r, root in roots.items() if root == ancestor), None)
+            role = owners.get(ancestor)
             ancestor = parent.get(ancestor, 0)
         if role is None:
             if pid == os.getpid():

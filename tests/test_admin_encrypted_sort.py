@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.core.exceptions import FieldDoesNotExist
 from django.test import RequestFactory
 
@@ -25,14 +26,10 @@ def encrypted_sortable_columns(model_admin, request):
             target = order_field.lstrip("-")
         if target is None:
             continue
-        model = model_admin.model
-        parts = target.split("__")
         try:
-            for part in parts[:-1]:
-                model = model._meta.get_field(part).related_model
-            field = model._meta.get_field(parts[-1])
-        except (FieldDoesNotExist, AttributeError):
-            continue
+            field = get_fields_from_path(model_admin.model, target)[-1]
+        except (FieldDoesNotExist, NotRelationField):
+            continue  # a method or property without a column: not sortable by the database
         if isinstance(field, EncryptedCharField):
             found.append(name)
     return found
