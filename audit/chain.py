@@ -31,7 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core.crypto import sm3_hex
 from core.models import AppendOnlyModel, AppendOnlyQuerySet
-from core.prepared import Param, PreparedQuery, server_cursor
+from core.prepared import Param, PreparedQuery
 
 GENESIS = "0" * 64
 
@@ -209,7 +209,7 @@ def move_head(chain: str, *, seq: int, head_hash: str, using: str = "default") -
         f"{quote(meta.get_field(name).column)} = %s" for name in ("seq", "head_hash", "updated_at")
     )
     updated_at = meta.get_field("updated_at").get_db_prep_value(timezone.now(), connection)
-    with server_cursor(connection) as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(meta.db_table)} SET {columns} WHERE {quote(meta.get_field('chain').column)} = %s",
             [seq, head_hash, updated_at, chain],

@@ -6,8 +6,9 @@ spends answering them. A :class:`PreparedQuery` is written as an ordinary querys
 varying values are :class:`Param` placeholders; it is compiled the first time it runs on a
 database alias, and later runs only fill in the values and execute the same SQL through
 Django's cursor wrapper (so query logging, ``execute_wrapper`` and the query-count tests see
-it). On PostgreSQL the statement is also prepared on the server, once per connection
-(``server_cursor``): the server then neither parses nor plans it again.
+it). On PostgreSQL, where every query binds its parameters on the server
+(``PREPARED_STATEMENTS``, in the settings), psycopg also prepares the statement once a
+connection has run it a few times: the server then neither parses nor plans it again.
 
 The rows come back as dicts (the queryset must end in ``values()``), with Django's own
 converters applied, so a date is a ``date`` on SQLite as on PostgreSQL; :meth:`instances`
@@ -23,7 +24,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db import connections, models
 from django.db.models.expressions import Expression
 
@@ -97,7 +97,7 @@ class PreparedQuery:
             else (None if isinstance(slot, _Slot) else slot)
             for slot in template
         ]
-        with server_cursor(connection) as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(sql, params)
             fetched = cursor.fetchall()
         # The converters take this thread's connection: chained per run, not once per process.
@@ -114,29 +114,6 @@ class PreparedQuery:
     def first(self, *, using: str = "default", **values: Any) -> dict[str, Any] | None:
         rows = self.rows(using=using, **values)
         return rows[0] if rows else None
-
-
-def server_cursor(connection):
-    """Django's cursor; on PostgreSQL (psycopg 3) one that binds parameters on the server, so
-    the statement is prepared once per connection (psycopg prepares a statement on its first
-    run here) and the server neither parses nor plans it again: for these small lookups the
-    planning costs several times the execution. Django's own cursors, which bind on the
-    client, never prepare anything. ``PREPARED_STATEMENTS = False`` (for PgBouncer older than
-    1.21 in transaction mode) keeps Django's cursor."""
-    if connection.vendor != "postgresql" or not getattr(settings, "PREPARED_STATEMENTS", True):
-        return connection.cursor()
-    import psycopg
-
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    raw = connection.connection
-    if raw.prepare_threshold != 0:
-        # Only cursors that bind on the server prepare; Django's (client-side binding) do not.
-        raw.prepare_threshold = 0
-    cursor = psycopg.Cursor(raw)
-    return (
-        connection.make_debug_cursor(cursor) if connection.queries_logged else connection.make_cursor(cursor)
-    )
 
 
 def model_columns(model: type[models.Model], prefix: str = "") -> list[str]:

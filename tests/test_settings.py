@@ -68,11 +68,20 @@ def test_database_url_switches_to_postgresql_and_redis_url_to_redis():
         SECRET_KEY="x" * 50,
     )
     assert result.returncode == 0, result.stderr
-    assert '"engine": "django.db.backends.postgresql"' in result.stdout
+    assert '"engine": "core.postgresql"' in result.stdout
     assert '"name": "dte"' in result.stdout
     assert '"cache": "django.core.cache.backends.redis.RedisCache"' in result.stdout
     assert '"broker": "redis://cache.example:6379/2"' in result.stdout
     assert '"eager": false' in result.stdout
+
+
+def test_prepared_statements_off_keeps_djangos_own_postgresql_backend():
+    # Behind PgBouncer before 1.21 in transaction mode (docs/deploy.md).
+    result = _start(
+        DATABASE_URL="postgres://app@db.example:5432/dte", PREPARED_STATEMENTS="0", SECRET_KEY="x" * 50
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"engine": "django.db.backends.postgresql"' in result.stdout
 
 
 @pytest.mark.parametrize(

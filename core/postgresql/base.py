@@ -1,0 +1,33 @@
+"""Django's PostgreSQL backend, binding parameters on the server so that statements are prepared.
+
+With ``server_side_binding`` (``PREPARED_STATEMENTS``, in the settings) psycopg sends a query
+and its values apart, and prepares a statement that a connection has run a few times:
+PostgreSQL then neither parses nor plans it again (the claim list's seven-table join took
+about 2 ms to plan and 0.4 ms to run). The protocol carries at most 65,535 values a
+statement, where Django's default, which writes the values into the SQL, has no limit: a
+statement with more (a large bulk insert, a long ``__in`` list) is bound on the client here,
+as Django's default cursor binds it.
+"""
+
+from __future__ import annotations
+
+import psycopg
+from django.db.backends.postgresql import base
+
+# The extended query protocol's Bind message counts its parameters in 16 bits.
+MAX_BOUND_PARAMETERS = 65535
+
+
+class ServerBindingCursor(base.ServerBindingCursor):
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        if params is not None and len(params) > MAX_BOUND_PARAMETERS:
+            query, params = psycopg.ClientCursor(self.connection).mogrify(query, params), None
+        return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_connection_params(self):
+        params = super().get_connection_params()
+        if params.get("cursor_factory") is base.ServerBindingCursor:
+            params["cursor_factory"] = ServerBindingCursor
+        return params
