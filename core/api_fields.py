@@ -115,17 +115,23 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
     ``scope(user)`` is the owning app's ``*_visible_to`` selector. An id outside the scope
     gets the same "does not exist" answer as an id that does not exist, so input fields
     cannot be used to probe for other people's records either.
+
+    ``id_only``: the row is only checked to be in scope and comes back with its id alone, for
+    a service that loads it again itself (under its lock): not joined to what the scope's
+    selector would bring along, nor decrypted.
     """
 
-    def __init__(self, *, model, scope, **kwargs):
+    def __init__(self, *, model, scope, id_only: bool = False, **kwargs):
         self.scope = scope
+        self.id_only = id_only
         # The queryset is only a type hint for the schema; ``get_queryset`` does the lookup.
         kwargs["queryset"] = model.objects.none()
         super().__init__(**kwargs)
 
     def get_queryset(self):
         request = self.context.get("request")
-        return self.scope(getattr(request, "user", None))
+        queryset = self.scope(getattr(request, "user", None))
+        return queryset.select_related(None).only("pk") if self.id_only else queryset
 
 
 class SaneDateField(serializers.DateField):

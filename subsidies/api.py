@@ -157,12 +157,14 @@ class ClaimInputSerializer(serializers.Serializer):
     """The claim: the trainee's two certificates and the bureau it is filed to.
 
     A certificate may be left out (null): the claim is then refused naming
-    ``missing_certificates`` together with every other failed rule.
+    ``missing_certificates`` together with every other failed rule. The services load both
+    certificates again with everything the rules read, so here only their ids are checked.
     """
 
     training_certificate = ScopedPrimaryKeyField(
         model=TrainingCertificate,
         scope=training_certificates_visible_to,
+        id_only=True,
         required=False,
         allow_null=True,
         default=None,
@@ -171,6 +173,7 @@ class ClaimInputSerializer(serializers.Serializer):
     level_certificate = ScopedPrimaryKeyField(
         model=LevelCertificate,
         scope=level_certificates_visible_to,
+        id_only=True,
         required=False,
         allow_null=True,
         default=None,

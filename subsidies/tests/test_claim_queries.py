@@ -91,3 +91,31 @@ def test_an_approval_costs_a_fixed_number_of_queries(
                 claim=SubsidyClaim(pk=claim.pk, trainee_id=claim.trainee_id), actor=hangzhou_reviewer
             )
     assert SubsidyClaim.objects.get(pk=claim.pk).status == ClaimStatus.APPROVED
+
+
+def test_the_apis_claim_input_looks_up_only_the_certificates_ids(today, trainee, certify, hangzhou_bureau):
+    # The service loads both certificates again, with what the rules read, under the trainee's
+    # lock: the input's own look-ups join nothing and decrypt nobody's identity number.
+    from django.test import RequestFactory
+
+    from subsidies.api import ClaimInputSerializer
+
+    training, level = certify(trainee)
+    request = RequestFactory().post("/api/v1/claims/")
+    request.user = trainee.user
+    data = {"training_certificate": training.pk, "level_certificate": level.pk, "bureau": hangzhou_bureau.pk}
+
+    with CaptureQueriesContext(connection) as queries:
+        serializer = ClaimInputSerializer(data=data, context={"request": request})
+        assert serializer.is_valid(), serializer.errors
+
+    assert [
+        c.pk
+        for c in (
+            serializer.validated_data["training_certificate"],
+            serializer.validated_data["level_certificate"],
+        )
+    ] == [training.pk, level.pk]
+    certificate_lookups = [q["sql"] for q in queries if 'FROM "certificates_' in q["sql"]]
+    assert len(certificate_lookups) == 2
+    assert not any("resident_id" in sql for sql in certificate_lookups)
