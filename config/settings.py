@@ -184,14 +184,15 @@ DATABASES["default"].setdefault("ATOMIC_REQUESTS", False)
 # PostgreSQL's connection set-up on every request; the health check drops a dead one first.
 DATABASES["default"].setdefault("CONN_MAX_AGE", _int("CONN_MAX_AGE", default=60))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
-# Every query binds its parameters on the server, and psycopg prepares a statement that a
-# connection has run five times, so PostgreSQL stops planning it again (core/postgresql).
+# Every query binds its parameters on the server, and psycopg prepares a statement on its second
+# run on a connection, so PostgreSQL stops planning it again (core/postgresql). psycopg drops
+# them all on any rollback, so they are prepared again soon after one.
 # Turn off behind PgBouncer older than 1.21 in transaction mode.
 PREPARED_STATEMENTS = _bool("PREPARED_STATEMENTS", default=True)
 if PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "core.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("server_side_binding", True)
-    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"

@@ -326,46 +326,49 @@ def claim_submit(
                 document_kinds=set(attached.values()),
             )
             results = rules.run_rules(ctx)
-            if rules.failures(results):
-                raise ClaimIneligible(results)
-            # Passing the rules means both exist: the basis (wrong_bureau) and the standard
-            # in force on the certificate's issue date (no_standard).
-            standard = ctx.standard
-            computation = rules.compute_amount(ctx)
-            claim = SubsidyClaim(
-                trainee=locked,
-                training_certificate=ctx.training_certificate,
-                level_certificate=ctx.level_certificate,
-                occupation=ctx.level_certificate.occupation,
-                level=ctx.level_certificate.level,
-                bureau=ctx.bureau,
-                basis=ctx.basis,
-                standard=standard,
-                # Under the city's measure in force today (SPEC "Each city's supporting measures").
-                measure=ctx.measure,
-                standard_amount=computation.standard,
-                share_percent=computation.share_percent,
-                uplift_amount=computation.uplift,
-                amount=computation.amount,
-                status=ClaimStatus.SUBMITTED,
-                claim_year=ctx.year,
-                submitted_at=now,
-                submitted_by=actor,
-                rule_results=[r.as_dict() for r in results],
-                rules_checked_at=now,
-                # The account the money goes to is fixed at submission (SPEC "Payment").
-                payee_kind=locked.payee_kind,
-                payee_bank=locked.bank_name,
-                payee_account=locked.bank_account,
-            )
-            # The partial unique constraints were just checked by the rules, in words; the
-            # database holds them again at insert time (see the IntegrityError below). The
-            # related rows were loaded above, so their existence is not asked again.
-            claim.full_clean(exclude=_LOADED_RELATIONS, validate_constraints=False)
-            claim.save()
-            if attached:
-                ClaimDocument.objects.filter(pk__in=list(attached)).update(claim=claim)
-            _event(claim=claim, actor=actor, from_status="", to_status=ClaimStatus.SUBMITTED, at=now)
+            # A refusal is raised below, after the block: nothing was written, and leaving the
+            # transaction by COMMIT rather than ROLLBACK keeps the connection's prepared
+            # statements, which psycopg deallocates on every rollback (core/postgresql).
+            refused = bool(rules.failures(results))
+            if not refused:
+                # Passing the rules means both exist: the basis (wrong_bureau) and the standard
+                # in force on the certificate's issue date (no_standard).
+                standard = ctx.standard
+                computation = rules.compute_amount(ctx)
+                claim = SubsidyClaim(
+                    trainee=locked,
+                    training_certificate=ctx.training_certificate,
+                    level_certificate=ctx.level_certificate,
+                    occupation=ctx.level_certificate.occupation,
+                    level=ctx.level_certificate.level,
+                    bureau=ctx.bureau,
+                    basis=ctx.basis,
+                    standard=standard,
+                    # Under the city's measure in force today (SPEC "Each city's supporting measures").
+                    measure=ctx.measure,
+                    standard_amount=computation.standard,
+                    share_percent=computation.share_percent,
+                    uplift_amount=computation.uplift,
+                    amount=computation.amount,
+                    status=ClaimStatus.SUBMITTED,
+                    claim_year=ctx.year,
+                    submitted_at=now,
+                    submitted_by=actor,
+                    rule_results=[r.as_dict() for r in results],
+                    rules_checked_at=now,
+                    # The account the money goes to is fixed at submission (SPEC "Payment").
+                    payee_kind=locked.payee_kind,
+                    payee_bank=locked.bank_name,
+                    payee_account=locked.bank_account,
+                )
+                # The partial unique constraints were just checked by the rules, in words; the
+                # database holds them again at insert time (see the IntegrityError below). The
+                # related rows were loaded above, so their existence is not asked again.
+                claim.full_clean(exclude=_LOADED_RELATIONS, validate_constraints=False)
+                claim.save()
+                if attached:
+                    ClaimDocument.objects.filter(pk__in=list(attached)).update(claim=claim)
+                _event(claim=claim, actor=actor, from_status="", to_status=ClaimStatus.SUBMITTED, at=now)
     except IntegrityError as exc:
         # Another transaction got there first on a certificate (held by a different
         # trainee row, so not serialised by our lock): the database refused the duplicate.
@@ -381,6 +384,8 @@ def claim_submit(
             bureau=bureau,
         )
         raise ClaimIneligible(results if rules.failures(results) else [_rule_failure(code)]) from exc
+    if refused:
+        raise ClaimIneligible(results)
     return claim
 
 

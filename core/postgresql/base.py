@@ -1,9 +1,11 @@
 """Django's PostgreSQL backend, binding parameters on the server so that statements are prepared.
 
 With ``server_side_binding`` (``PREPARED_STATEMENTS``, in the settings) psycopg sends a query
-and its values apart, and prepares a statement that a connection has run a few times:
-PostgreSQL then neither parses nor plans it again (the claim list's seven-table join took
-about 2 ms to plan and 0.4 ms to run). The protocol carries at most 65,535 values a
+and its values apart, and prepares a statement that a connection runs again: PostgreSQL then
+neither parses nor plans it again (the claim list's seven-table join took about 2 ms to plan
+and 0.4 ms to run). psycopg deallocates every prepared statement of a connection on any
+rollback, savepoints' included: on a hot path, leave a transaction that wrote nothing by
+commit (``claim_submit`` does for a refused claim). The protocol carries at most 65,535 values a
 statement, where Django's default, which writes the values into the SQL, has no limit: a
 statement with more (a large bulk insert, a long ``__in`` list) is bound on the client here,
 as Django's default cursor binds it.

@@ -119,3 +119,28 @@ def test_the_apis_claim_input_looks_up_only_the_certificates_ids(today, trainee,
     certificate_lookups = [q["sql"] for q in queries if 'FROM "certificates_' in q["sql"]]
     assert len(certificate_lookups) == 2
     assert not any("resident_id" in sql for sql in certificate_lookups)
+
+
+@pytest.mark.postgres
+def test_a_refused_submission_keeps_the_connections_prepared_statements(today, trainee, certify, submit):
+    # psycopg deallocates every prepared statement of a connection on a rollback: a refusal,
+    # which wrote nothing, leaves its transaction without one (core/postgresql).
+    from subsidies.services import ClaimIneligible
+
+    training, level = certify(trainee)
+    submit(trainee, training, level)
+    with pytest.raises(ClaimIneligible):
+        submit(trainee, training, level)  # the certificates already back a claim
+    prepared_before = _prepared_statement_count()
+    assert prepared_before > 0
+
+    with pytest.raises(ClaimIneligible):
+        submit(trainee, training, level)
+
+    assert _prepared_statement_count() >= prepared_before
+
+
+def _prepared_statement_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        return cursor.fetchone()[0]
