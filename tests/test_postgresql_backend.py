@@ -47,3 +47,12 @@ def test_an_in_list_longer_than_the_protocol_carries_is_answered():
     ids = [hangzhou.pk, *range(10**9, 10**9 + MAX_BOUND_PARAMETERS)]
 
     assert list(City.objects.filter(pk__in=ids).values_list("code", flat=True)) == ["330100"]
+
+
+def test_an_iterator_over_an_in_list_longer_than_the_protocol_carries_is_answered():
+    hangzhou = City.objects.create(code="330100", name="杭州市")
+    ids = [hangzhou.pk, *range(10**9, 10**9 + MAX_BOUND_PARAMETERS)]
+
+    codes = [city.code for city in City.objects.filter(pk__in=ids).iterator(chunk_size=100)]
+
+    assert codes == ["330100"]

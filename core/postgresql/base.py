@@ -20,11 +20,26 @@ from django.db.backends.postgresql import base
 MAX_BOUND_PARAMETERS = 65535
 
 
+def _bindable(connection, query, params):
+    """The query and its values as the server can bind them: past the limit, the values are
+    written into the SQL (escaped by psycopg, as Django's default cursor writes them)."""
+    if params is not None and len(params) > MAX_BOUND_PARAMETERS:
+        return psycopg.ClientCursor(connection).mogrify(query, params), None
+    return query, params
+
+
 class ServerBindingCursor(base.ServerBindingCursor):
     def execute(self, query, params=None, *, prepare=None, binary=None):
-        if params is not None and len(params) > MAX_BOUND_PARAMETERS:
-            query, params = psycopg.ClientCursor(self.connection).mogrify(query, params), None
+        query, params = _bindable(self.connection, query, params)
         return super().execute(query, params, prepare=prepare, binary=binary)
+
+
+class NamedCursor(psycopg.ServerCursor):
+    """The cursor of ``QuerySet.iterator()`` (DECLARE ... CURSOR), with the same limit."""
+
+    def execute(self, query, params=None, *, binary=None, **kwargs):
+        query, params = _bindable(self.connection, query, params)
+        return super().execute(query, params, binary=binary, **kwargs)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
@@ -33,3 +48,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         if params.get("cursor_factory") is base.ServerBindingCursor:
             params["cursor_factory"] = ServerBindingCursor
         return params
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if conn_params.get("cursor_factory") is ServerBindingCursor:
+            connection.server_cursor_factory = NamedCursor
+        return connection
