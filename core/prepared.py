@@ -7,8 +7,8 @@ varying values are :class:`Param` placeholders; it is compiled the first time it
 database alias, and later runs only fill in the values and execute the same SQL through
 Django's cursor wrapper (so query logging, ``execute_wrapper`` and the query-count tests see
 it). On PostgreSQL, where every query binds its parameters on the server
-(``PREPARED_STATEMENTS``, in the settings), psycopg also prepares the statement once a
-connection has run it a few times: the server then neither parses nor plans it again.
+(``PREPARED_STATEMENTS``, in the settings), psycopg also prepares the statement on its
+second run on a connection (core/postgresql): the server then neither parses nor plans it again.
 
 The rows come back as dicts (the queryset must end in ``values()``), with Django's own
 converters applied, so a date is a ``date`` on SQLite as on PostgreSQL; :meth:`instances`
