@@ -162,3 +162,31 @@ def test_one_claim_is_found_by_id_whatever_the_list_filters_say(world, hangzhou_
     other = next(s for s in ClaimStatus.values if s != claim["status"])
     answer = client.get(f"/api/v1/claims/{claim['id']}/", {"status": other})
     assert answer.status_code == 200 and answer.json()["id"] == claim["id"]
+
+
+def test_each_serializer_gets_fields_of_its_own_and_a_nested_field_is_copied_deeply():
+    class Inner(serializers.Serializer):
+        name = serializers.CharField()
+
+    class Outer(FastReadMixin, serializers.ModelSerializer):
+        items = serializers.ListField(child=serializers.CharField())
+        inner = Inner(required=False)
+
+        class Meta:
+            model = SubsidyClaim
+            fields = ["id", "amount", "items", "inner"]
+
+    first, second = Outer(), Outer()
+    for name in ("id", "amount", "items", "inner"):
+        assert first.fields[name] is not second.fields[name]
+        assert first.fields[name].parent is first
+        assert second.fields[name].parent is second
+    # A child is bound to its own parent: one shared child would carry one request's context
+    # (say, the full resident id shown to a reviewer) into another's.
+    assert first.fields["items"].child is not second.fields["items"].child
+    assert first.fields["items"].child.parent is first.fields["items"]
+    assert first.fields["inner"].fields["name"] is not second.fields["inner"].fields["name"]
+    # Binding one copy leaves the prototype and the other copies unbound to it.
+    prototype = {name: field for name, field, _flat in Outer._fields_prototype}
+    assert prototype["amount"].parent is None
+    assert first.fields["amount"].validators == second.fields["amount"].validators
