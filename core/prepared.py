@@ -26,6 +26,7 @@ from typing import Any
 
 from django.db import connections, models
 from django.db.models.expressions import Expression
+from django.db.models.query import get_related_populators
 
 from core.db import chained
 
@@ -91,15 +92,7 @@ class PreparedQuery:
     def rows(self, *, using: str = "default", **values: Any) -> list[dict[str, Any]]:
         sql, template, names, converters = self._compile(using)
         connection = connections[using]
-        params = [
-            slot.field.get_db_prep_value(values[slot.name], connection)
-            if isinstance(slot, _Slot) and values[slot.name] is not None
-            else (None if isinstance(slot, _Slot) else slot)
-            for slot in template
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            fetched = cursor.fetchall()
+        fetched = _fetch(connection, sql, template, values)
         # The converters take this thread's connection: chained per run, not once per process.
         columns = [(index, chained(convs, expression, connection)) for index, convs, expression in converters]
         result = []
@@ -114,6 +107,134 @@ class PreparedQuery:
     def first(self, *, using: str = "default", **values: Any) -> dict[str, Any] | None:
         rows = self.rows(using=using, **values)
         return rows[0] if rows else None
+
+
+def _fetch(connection, sql: str, template: tuple, values: dict[str, Any]) -> list[tuple]:
+    """The rows of a compiled query, its ``Param`` slots filled in from ``values``."""
+    params = [
+        slot.field.get_db_prep_value(values[slot.name], connection)
+        if isinstance(slot, _Slot) and values[slot.name] is not None
+        else (None if isinstance(slot, _Slot) else slot)
+        for slot in template
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+class PreparedObjects:
+    """A model queryset built by ``build()``, compiled once per database alias, whose runs
+    give the model instances the queryset would give, related rows (``select_related``) and
+    deferred columns (``only``) included.
+
+    For the reads of one row or one page that every request of a kind makes, where compiling
+    the query (a join of six tables, say) cost more than running it. ``objects(limit=,
+    offset=)`` reads a page: Django would write those into the SQL text, so here they are
+    parameters. ``count()`` counts the rows the queryset selects. The queryset must not use
+    ``values()``, ``annotate()``, ``extra()`` or slicing (``TypeError`` at the first run).
+    """
+
+    def __init__(self, build: Callable[[], models.QuerySet]):
+        self._build = build
+        self._compiled: dict[tuple[str, str], tuple] = {}
+        self._counts: dict[tuple[str, str], tuple] = {}
+        self._lock = threading.Lock()
+
+    def _compile(self, using: str) -> tuple:
+        connection = connections[using]
+        key = (using, connection.vendor)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            with self._lock:
+                query = self._build().query
+                if query.is_sliced or query.annotations or query.extra or query.values_select:
+                    raise TypeError("a prepared model query selects whole rows, unsliced and unannotated")
+                compiler = query.get_compiler(using=using)
+                sql, params = compiler.as_sql()
+                select, klass_info = compiler.select, compiler.klass_info
+                fields = klass_info["select_fields"]
+                start, end = fields[0], fields[-1] + 1
+                compiled = (
+                    sql,
+                    tuple(params),
+                    klass_info["model"],
+                    (start, end),
+                    [column[0].target.attname for column in select[start:end]],
+                    get_related_populators(klass_info, select, using),
+                    [
+                        (index, convs, expression)
+                        for index, (convs, expression) in compiler.get_converters(
+                            [column[0] for column in select[: compiler.col_count]]
+                        ).items()
+                    ],
+                )
+                self._compiled[key] = compiled
+        return compiled
+
+    def objects(
+        self, *, using: str = "default", limit: int | None = None, offset: int = 0, **values: Any
+    ) -> list[models.Model]:
+        sql, template, model, (start, end), init_list, populators, converters = self._compile(using)
+        connection = connections[using]
+        if limit is not None:
+            sql = f"{sql} LIMIT %s OFFSET %s"
+            template = (*template, _Slot("limit", _INTEGER), _Slot("offset", _INTEGER))
+            values = {**values, "limit": limit, "offset": offset}
+        fetched = _fetch(connection, sql, template, values)
+        columns = [(index, chained(convs, expression, connection)) for index, convs, expression in converters]
+        result = []
+        for row in fetched:
+            if columns:
+                row = list(row)
+                for index, convert in columns:
+                    row[index] = convert(row[index])
+            instance = model.from_db(using, init_list, row[start:end])
+            for populator in populators:
+                populator.populate(row, instance)
+            result.append(instance)
+        return result
+
+    def first(self, *, using: str = "default", **values: Any) -> models.Model | None:
+        found = self.objects(using=using, limit=1, **values)
+        return found[0] if found else None
+
+    def count(self, *, using: str = "default", **values: Any) -> int:
+        connection = connections[using]
+        key = (using, connection.vendor)
+        compiled = self._counts.get(key)
+        if compiled is None:
+            with self._lock:
+                compiler = self._build().order_by().values("pk").query.get_compiler(using=using)
+                sql, params = compiler.as_sql()
+                compiled = (f"SELECT COUNT(*) FROM ({sql}) counted", tuple(params))
+                self._counts[key] = compiled
+        sql, template = compiled
+        return _fetch(connection, sql, template, values)[0][0]
+
+
+_INTEGER = models.BigIntegerField()
+
+
+class PreparedList:
+    """The rows of a :class:`PreparedObjects` for given values, as Django's ``Paginator`` (and
+    so DRF's pagination) reads an object list: ``count()`` and a slice per page."""
+
+    ordered = True  # the queryset's own order: the paginator need not warn
+
+    def __init__(self, query: PreparedObjects, values: dict[str, Any], using: str = "default"):
+        self._query = query
+        self._values = values
+        self._using = using
+
+    def count(self) -> int:
+        return self._query.count(using=self._using, **self._values)
+
+    def __getitem__(self, page: slice) -> list[models.Model]:
+        if not isinstance(page, slice) or page.step is not None or page.start is None or page.stop is None:
+            raise TypeError("a prepared list is read a page (a bounded slice) at a time")
+        return self._query.objects(
+            using=self._using, limit=max(page.stop - page.start, 0), offset=page.start, **self._values
+        )
 
 
 def model_columns(model: type[models.Model], prefix: str = "") -> list[str]:

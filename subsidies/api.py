@@ -11,6 +11,8 @@ the claim's own bureau (its reviewer checks the person against the certificates)
 from __future__ import annotations
 
 import django_filters
+from django.db.models import BigIntegerField
+from django.http import Http404
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, extend_schema_view
@@ -34,10 +36,21 @@ from core.api_filters import IdFilter
 from core.api_schema import ERROR_REF, VALIDATION_ERROR_REF, register_error_components
 from core.api_serializers import FastReadMixin
 from core.api_views import ApiViewSet
+from core.prepared import Param, PreparedList, PreparedObjects
 from reference.models import Bureau, Level
 from subsidies import rules, services
 from subsidies.models import ClaimBasis, ClaimDocument, ClaimEvent, ClaimStatus, DocumentKind, SubsidyClaim
-from subsidies.selectors import claim_documents_visible_to, claim_events, claims_visible_to
+from subsidies.selectors import (
+    ALL_CLAIMS,
+    BUREAU_CLAIMS,
+    CLAIM_EVENT_ORDER,
+    NO_CLAIMS,
+    OWN_CLAIMS,
+    claim_documents_visible_to,
+    claim_scope,
+    claims_in_scope,
+    claims_visible_to,
+)
 from subsidies.views import document_response
 
 # -- serializers ------------------------------------------------------------------------------
@@ -150,7 +163,17 @@ class ClaimDetailSerializer(ClaimSerializer):
 
     @extend_schema_field(ClaimEventSerializer(many=True))
     def get_events(self, claim) -> list[dict]:
-        return ClaimEventSerializer(claim_events(claim), many=True).data
+        return ClaimEventSerializer(_CLAIM_EVENTS.objects(claim=claim.pk), many=True).data
+
+
+# A claim's history as its detail shows it, in claim_events' order: compiled once per process.
+_CLAIM_EVENTS = PreparedObjects(
+    lambda: (
+        ClaimEvent.objects.filter(claim_id=Param("claim", BigIntegerField()))
+        .order_by(*CLAIM_EVENT_ORDER)
+        .only("claim_id", *ClaimEventSerializer.Meta.fields)
+    )
+)
 
 
 class ClaimInputSerializer(serializers.Serializer):
@@ -292,6 +315,57 @@ CLAIM_REFUSED_RESPONSE = OpenApiResponse(
 )
 
 
+# What the claim serializers read of the related rows; the claim's own columns are all
+# loaded. Loading whole related rows (a trainee has some forty columns) cost more than the
+# rest of reading the page. A field added to the serializers from a related row goes here,
+# or it costs a query per claim (test_claim_reads_cost_fixed_queries).
+CLAIM_RELATED_COLUMNS = (
+    "trainee__name",
+    "trainee__resident_id",
+    "trainee__user_id",
+    "training_certificate__number",
+    "level_certificate__number",
+    "occupation__name",
+    "bureau__name",
+    "measure__title",
+)
+# The largest id a claim can have (a bigint): a larger one in a URL finds nothing.
+MAX_ID = 2**63 - 1
+
+
+def claim_reads(queryset, *, detail: bool):
+    """``queryset`` of claims with what the list (or the detail) reads of them."""
+    own = [f.attname for f in SubsidyClaim._meta.concrete_fields]
+    if not detail:
+        # The rule results are shown on the detail only; decoding their JSON for every row
+        # of a page was half the list's time.
+        own.remove("rule_results")
+    return queryset.select_related(
+        "trainee", "training_certificate", "level_certificate", "occupation", "bureau", "measure"
+    ).only(*own, *CLAIM_RELATED_COLUMNS)
+
+
+def _prepared_claim_read(scope: str, detail: bool) -> PreparedObjects:
+    values = {"bureau": Param("bureau", BigIntegerField()), "user": Param("user", BigIntegerField())}
+
+    def build():
+        claims = claim_reads(claims_in_scope(scope, values), detail=detail)
+        if detail:
+            return claims.filter(pk=Param("pk", BigIntegerField()))
+        return claims.order_by(*ClaimViewSet.ordering)
+
+    return PreparedObjects(build)
+
+
+# One claim, or the first page of the list, by scope (claim_scope): compiled once per
+# process (core/prepared.py), as compiling them cost more than running them.
+_CLAIM_READS = {
+    (scope, detail): _prepared_claim_read(scope, detail)
+    for scope in (ALL_CLAIMS, BUREAU_CLAIMS, OWN_CLAIMS)
+    for detail in (False, True)
+}
+
+
 @extend_schema_view(
     list=extend_schema(summary="Claims the caller may see"),
     retrieve=extend_schema(summary="One claim, with its rule results and history"),
@@ -314,34 +388,29 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         "mark_paid": frozenset({BUREAU}),
     }
 
-    # What the serializers read of the related rows; the claim's own columns are all loaded.
-    # Loading whole related rows (a trainee has some forty columns) cost more than the rest
-    # of reading the page. A field added to the serializers from a related row goes here,
-    # or it costs a query per claim (test_claim_reads_cost_fixed_queries).
-    RELATED_COLUMNS = (
-        "trainee__name",
-        "trainee__resident_id",
-        "trainee__user_id",
-        "training_certificate__number",
-        "level_certificate__number",
-        "occupation__name",
-        "bureau__name",
-        "measure__title",
-    )
-
     def get_queryset(self):
-        own = [f.attname for f in SubsidyClaim._meta.concrete_fields]
-        if self.action == "list":
-            # The rule results are shown on the detail only; decoding their JSON for every
-            # row of a page was half the list's time.
-            own.remove("rule_results")
-        return (
-            claims_visible_to(self.request.user)
-            .select_related(
-                "trainee", "training_certificate", "level_certificate", "occupation", "bureau", "measure"
-            )
-            .only(*own, *self.RELATED_COLUMNS)
-        )
+        return claim_reads(claims_visible_to(self.request.user), detail=self.action != "list")
+
+    def get_object(self):
+        # One claim by id, in the reader's scope: the query is compiled once per scope.
+        scope, values = claim_scope(self.request.user)
+        pk = int(self.kwargs["pk"])  # digits only (lookup_value_regex)
+        claim = None
+        if scope != NO_CLAIMS and pk <= MAX_ID:
+            claim = _CLAIM_READS[scope, True].first(pk=pk, **values)
+        if claim is None:
+            raise Http404
+        self.check_object_permissions(self.request, claim)
+        return claim
+
+    def list(self, request, *args, **kwargs):
+        # The list as it first opens, without filters or another order (most of the list's
+        # requests), is read by queries compiled once per scope; any other through the ORM.
+        scope, values = claim_scope(request.user)
+        if scope == NO_CLAIMS or set(request.query_params) - {"page", "page_size"}:
+            return super().list(request, *args, **kwargs)
+        page = self.paginate_queryset(PreparedList(_CLAIM_READS[scope, False], values))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def get_serializer_class(self):
         return ClaimSerializer if self.action == "list" else ClaimDetailSerializer

@@ -10,15 +10,36 @@ from subsidies.models import ExternalSubsidyRecord, SubsidyClaim
 def claims_visible_to(user, queryset: QuerySet | None = None) -> QuerySet:
     """Provincial staff (and superusers) see every claim; a bureau reviewer the claims filed
     to their bureau; a trainee their own; anyone else none."""
-    qs = SubsidyClaim.objects.all() if queryset is None else queryset
+    return claims_in_scope(*claim_scope(user), queryset)
+
+
+# The scopes of claim_scope: which claims a reader sees, by kind of reader.
+ALL_CLAIMS, BUREAU_CLAIMS, OWN_CLAIMS, NO_CLAIMS = "all", "bureau", "own", "none"
+
+
+def claim_scope(user) -> tuple[str, dict]:
+    """Which claims ``user`` sees (``claims_visible_to``), as a scope and the values it is
+    narrowed by: the scope decides the shape of the query, the values only fill it in."""
     if user is None or not getattr(user, "is_authenticated", False):
-        return qs.none()
+        return NO_CLAIMS, {}
     if user.is_provincial:
-        return qs
+        return ALL_CLAIMS, {}
     if user.is_bureau_reviewer and user.bureau_id:
-        return qs.filter(bureau_id=user.bureau_id)
+        return BUREAU_CLAIMS, {"bureau": user.bureau_id}
     if user.role == "trainee":
-        return qs.filter(trainee__user_id=user.pk)
+        return OWN_CLAIMS, {"user": user.pk}
+    return NO_CLAIMS, {}
+
+
+def claims_in_scope(scope: str, values: dict, queryset: QuerySet | None = None) -> QuerySet:
+    """The claims of a ``claim_scope``; its values may be ``core.prepared.Param``s."""
+    qs = SubsidyClaim.objects.all() if queryset is None else queryset
+    if scope == ALL_CLAIMS:
+        return qs
+    if scope == BUREAU_CLAIMS:
+        return qs.filter(bureau_id=values["bureau"])
+    if scope == OWN_CLAIMS:
+        return qs.filter(trainee__user_id=values["user"])
     return qs.none()
 
 
@@ -36,8 +57,11 @@ def external_subsidies_visible_to(user, queryset: QuerySet | None = None) -> Que
     return qs.none()
 
 
+CLAIM_EVENT_ORDER = ("at", "id")
+
+
 def claim_events(claim: SubsidyClaim) -> QuerySet:
-    return claim.events.select_related("actor").order_by("at", "id")
+    return claim.events.select_related("actor").order_by(*CLAIM_EVENT_ORDER)
 
 
 def claim_documents_visible_to(user) -> QuerySet:

@@ -93,7 +93,7 @@ def test_a_non_model_instance_goes_through_drf():
 
 
 def test_claim_reads_cost_fixed_queries(world, hangzhou_reviewer, api_client_of):
-    """The list loads only some columns of the related rows (ClaimViewSet.RELATED_COLUMNS):
+    """The list loads only some columns of the related rows (subsidies.api.CLAIM_RELATED_COLUMNS):
     a field read from one that is not loaded would cost a query per claim."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
