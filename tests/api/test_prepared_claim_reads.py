@@ -71,7 +71,9 @@ def test_the_list_shows_the_readers_claims_and_no_others(many_claims, hangzhou_r
     response, prepared = _list(api_client_of(hangzhou_reviewer), page_size=200)
     assert prepared
     ids = {claim["id"] for claim in response.json()["results"]}
-    assert ids == set(SubsidyClaim.objects.filter(bureau=many_claims.own["bureau"]).values_list("pk", flat=True))
+    assert ids == set(
+        SubsidyClaim.objects.filter(bureau=many_claims.own["bureau"]).values_list("pk", flat=True)
+    )
     own = api_client_of(many_claims.own["trainee"].user).get("/api/v1/claims/").json()["results"]
     assert {claim["id"] for claim in own} == set(
         SubsidyClaim.objects.filter(trainee=many_claims.own["trainee"]).values_list("pk", flat=True)
