@@ -10,9 +10,12 @@ it). On PostgreSQL, where every query binds its parameters on the server
 (``PREPARED_STATEMENTS``, in the settings), psycopg also prepares the statement on its
 second run on a connection (core/postgresql): the server then neither parses nor plans it again.
 
-The rows come back as dicts (the queryset must end in ``values()``), with Django's own
-converters applied, so a date is a ``date`` on SQLite as on PostgreSQL; :meth:`instances`
-builds model instances from the columns named as the model's attributes.
+A :class:`PreparedQuery`'s rows come back as dicts (the queryset must end in ``values()``),
+with Django's own converters applied, so a date is a ``date`` on SQLite as on PostgreSQL;
+:func:`instance_from` builds a model instance from the columns named as its attributes. A
+:class:`PreparedObjects` is a queryset of whole rows instead: its runs give model instances
+with their ``select_related`` rows, a page of them (:class:`PreparedList` for Django's
+paginator) or their count.
 
 A ``Param`` whose value is ``None`` compares as SQL NULL (never equal): write the query so
 that this is what is meant, or pass a value that matches nothing.
