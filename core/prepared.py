@@ -61,51 +61,51 @@ class Param(Expression):
         return []
 
 
-class PreparedQuery:
-    """A ``values()`` queryset built by ``build()``, compiled once per database alias."""
+class _CompiledOnce:
+    """What a queryset built by ``build()`` compiles to, kept per database alias (and kind of
+    statement) for the life of the process."""
 
     def __init__(self, build: Callable[[], models.QuerySet]):
         self._build = build
-        self._compiled: dict[tuple[str, str], tuple] = {}
+        self._compiled: dict[tuple[str, str, str], tuple] = {}
         self._lock = threading.Lock()
 
-    def _compile(self, using: str) -> tuple:
-        connection = connections[using]
-        key = (using, connection.vendor)
+    def _once(self, kind: str, using: str, compile: Callable[[str], tuple]) -> tuple:
+        key = (kind, using, connections[using].vendor)
         compiled = self._compiled.get(key)
         if compiled is None:
             with self._lock:
-                queryset = self._build()
-                compiler = queryset.query.get_compiler(using=using)
-                sql, params = compiler.as_sql()
-                select = compiler.select[: compiler.col_count]
-                names = [alias for _expression, _sql, alias in select]
-                if any(name is None for name in names):
-                    raise TypeError("a prepared query must end in values()")
-                converters = [
-                    (index, convs, expression)
-                    for index, (convs, expression) in compiler.get_converters(
-                        [expression for expression, _sql, _alias in select]
-                    ).items()
-                ]
-                compiled = (sql, tuple(params), tuple(names), converters)
-                self._compiled[key] = compiled
+                compiled = self._compiled.get(key)
+                if compiled is None:
+                    compiled = self._compiled[key] = compile(using)
         return compiled
 
+
+def _converters(compiler, select) -> list[tuple]:
+    """``(index, converters, expression)`` of each selected column Django converts."""
+    return [
+        (index, convs, expression)
+        for index, (convs, expression) in compiler.get_converters([column[0] for column in select]).items()
+    ]
+
+
+class PreparedQuery(_CompiledOnce):
+    """A ``values()`` queryset built by ``build()``, compiled once per database alias."""
+
+    def _compile_rows(self, using: str) -> tuple:
+        compiler = self._build().query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        select = compiler.select[: compiler.col_count]
+        names = [alias for _expression, _sql, alias in select]
+        if any(name is None for name in names):
+            raise TypeError("a prepared query must end in values()")
+        return sql, tuple(params), tuple(names), _converters(compiler, select)
+
     def rows(self, *, using: str = "default", **values: Any) -> list[dict[str, Any]]:
-        sql, template, names, converters = self._compile(using)
+        sql, template, names, converters = self._once("rows", using, self._compile_rows)
         connection = connections[using]
-        fetched = _fetch(connection, sql, template, values)
-        # The converters take this thread's connection: chained per run, not once per process.
-        columns = [(index, chained(convs, expression, connection)) for index, convs, expression in converters]
-        result = []
-        for row in fetched:
-            if columns:
-                row = list(row)
-                for index, convert in columns:
-                    row[index] = convert(row[index])
-            result.append(dict(zip(names, row, strict=True)))
-        return result
+        rows = _converted(_fetch(connection, sql, template, values), converters, connection)
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     def first(self, *, using: str = "default", **values: Any) -> dict[str, Any] | None:
         rows = self.rows(using=using, **values)
@@ -125,7 +125,22 @@ def _fetch(connection, sql: str, template: tuple, values: dict[str, Any]) -> lis
         return cursor.fetchall()
 
 
-class PreparedObjects:
+def _converted(fetched: list[tuple], converters: list[tuple], connection) -> list:
+    """The rows with Django's converters applied to their columns."""
+    if not converters:
+        return fetched
+    # The converters take this thread's connection: chained per run, not once per process.
+    columns = [(index, chained(convs, expression, connection)) for index, convs, expression in converters]
+    result = []
+    for row in fetched:
+        row = list(row)
+        for index, convert in columns:
+            row[index] = convert(row[index])
+        result.append(row)
+    return result
+
+
+class PreparedObjects(_CompiledOnce):
     """A model queryset built by ``build()``, compiled once per database alias, whose runs
     give the model instances the queryset would give, related rows (``select_related``) and
     deferred columns (``only``) included.
@@ -137,60 +152,42 @@ class PreparedObjects:
     ``values()``, ``annotate()``, ``extra()`` or slicing (``TypeError`` at the first run).
     """
 
-    def __init__(self, build: Callable[[], models.QuerySet]):
-        self._build = build
-        self._compiled: dict[tuple[str, str], tuple] = {}
-        self._counts: dict[tuple[str, str], tuple] = {}
-        self._lock = threading.Lock()
+    def _compile_objects(self, using: str) -> tuple:
+        query = self._build().query
+        if query.is_sliced or query.annotations or query.extra or query.values_select:
+            raise TypeError("a prepared model query selects whole rows, unsliced and unannotated")
+        compiler = query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        select, klass_info = compiler.select, compiler.klass_info
+        fields = klass_info["select_fields"]
+        start, end = fields[0], fields[-1] + 1
+        return (
+            sql,
+            tuple(params),
+            klass_info["model"],
+            (start, end),
+            [column[0].target.attname for column in select[start:end]],
+            get_related_populators(klass_info, select, using),
+            _converters(compiler, select[: compiler.col_count]),
+        )
 
-    def _compile(self, using: str) -> tuple:
-        connection = connections[using]
-        key = (using, connection.vendor)
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            with self._lock:
-                query = self._build().query
-                if query.is_sliced or query.annotations or query.extra or query.values_select:
-                    raise TypeError("a prepared model query selects whole rows, unsliced and unannotated")
-                compiler = query.get_compiler(using=using)
-                sql, params = compiler.as_sql()
-                select, klass_info = compiler.select, compiler.klass_info
-                fields = klass_info["select_fields"]
-                start, end = fields[0], fields[-1] + 1
-                compiled = (
-                    sql,
-                    tuple(params),
-                    klass_info["model"],
-                    (start, end),
-                    [column[0].target.attname for column in select[start:end]],
-                    get_related_populators(klass_info, select, using),
-                    [
-                        (index, convs, expression)
-                        for index, (convs, expression) in compiler.get_converters(
-                            [column[0] for column in select[: compiler.col_count]]
-                        ).items()
-                    ],
-                )
-                self._compiled[key] = compiled
-        return compiled
+    def _compile_count(self, using: str) -> tuple:
+        compiler = self._build().order_by().values("pk").query.get_compiler(using=using)
+        sql, params = compiler.as_sql()
+        return f"SELECT COUNT(*) FROM ({sql}) counted", tuple(params)
 
     def objects(
         self, *, using: str = "default", limit: int | None = None, offset: int = 0, **values: Any
     ) -> list[models.Model]:
-        sql, template, model, (start, end), init_list, populators, converters = self._compile(using)
+        compiled = self._once("objects", using, self._compile_objects)
+        sql, template, model, (start, end), init_list, populators, converters = compiled
         connection = connections[using]
         if limit is not None:
             sql = f"{sql} LIMIT %s OFFSET %s"
             template = (*template, _Slot("limit", _INTEGER), _Slot("offset", _INTEGER))
             values = {**values, "limit": limit, "offset": offset}
-        fetched = _fetch(connection, sql, template, values)
-        columns = [(index, chained(convs, expression, connection)) for index, convs, expression in converters]
         result = []
-        for row in fetched:
-            if columns:
-                row = list(row)
-                for index, convert in columns:
-                    row[index] = convert(row[index])
+        for row in _converted(_fetch(connection, sql, template, values), converters, connection):
             instance = model.from_db(using, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, instance)
@@ -202,17 +199,8 @@ class PreparedObjects:
         return found[0] if found else None
 
     def count(self, *, using: str = "default", **values: Any) -> int:
-        connection = connections[using]
-        key = (using, connection.vendor)
-        compiled = self._counts.get(key)
-        if compiled is None:
-            with self._lock:
-                compiler = self._build().order_by().values("pk").query.get_compiler(using=using)
-                sql, params = compiler.as_sql()
-                compiled = (f"SELECT COUNT(*) FROM ({sql}) counted", tuple(params))
-                self._counts[key] = compiled
-        sql, template = compiled
-        return _fetch(connection, sql, template, values)[0][0]
+        sql, template = self._once("count", using, self._compile_count)
+        return _fetch(connections[using], sql, template, values)[0][0]
 
 
 _INTEGER = models.BigIntegerField()
