@@ -394,10 +394,12 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
     def get_object(self):
         # One claim by id, in the reader's scope: the query is compiled once per scope.
         scope, values = claim_scope(self.request.user)
-        pk = int(self.kwargs["pk"])  # digits only (lookup_value_regex)
+        # Digits only (lookup_value_regex), but as many as a URL holds: more than Python makes
+        # an int of (4,300), and leading zeros, which the ORM's lookup ignored.
+        digits = self.kwargs["pk"].lstrip("0") or "0"
         claim = None
-        if scope != NO_CLAIMS and pk <= MAX_ID:
-            claim = _CLAIM_READS[scope, True].first(pk=pk, **values)
+        if scope != NO_CLAIMS and len(digits) <= len(str(MAX_ID)) and int(digits) <= MAX_ID:
+            claim = _CLAIM_READS[scope, True].first(pk=int(digits), **values)
         if claim is None:
             raise Http404
         self.check_object_permissions(self.request, claim)

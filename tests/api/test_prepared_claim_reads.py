@@ -108,8 +108,22 @@ def test_one_claim_is_found_in_the_readers_scope_only(request, many_claims, api_
             assert response.json()["code"] == "not_found"
 
 
-@pytest.mark.parametrize("pk", [2**63 - 1, 2**63, 10**40])
-def test_an_id_beyond_any_claims_is_a_json_404(world, hangzhou_reviewer, api_client_of, pk):
-    response = api_client_of(hangzhou_reviewer).get(f"/api/v1/claims/{pk}/")
+@pytest.mark.parametrize("pk", [str(2**63 - 1), str(2**63), "9" * 5000], ids=len)
+@pytest.mark.parametrize("action", ["", "withdraw/"])
+def test_an_id_beyond_any_claims_is_a_json_404(world, trainee_user, api_client_of, pk, action):
+    # 5,000 digits: more than Python turns into an int from a string (4,300).
+    client = api_client_of(trainee_user)
+    response = (
+        client.get(f"/api/v1/claims/{pk}/") if not action else client.post(f"/api/v1/claims/{pk}/{action}")
+    )
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_leading_zeros_in_an_id_are_ignored_as_the_orms_lookup_ignored_them(
+    world, trainee_user, api_client_of
+):
+    claim = world.own["claim"]
+    response = api_client_of(trainee_user).get(f"/api/v1/claims/{'0' * 30}{claim.pk}/")
+    assert response.status_code == 200
+    assert response.json()["id"] == claim.pk
