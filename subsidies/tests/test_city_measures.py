@@ -122,3 +122,46 @@ def test_a_measure_in_force_is_never_changed_and_only_the_city_or_province_sets_
         assert exc.value.code == "measure_in_force"
     assert CityMeasure.objects.get(pk=future.pk).share_graduate == Decimal("70")
     assert City.objects.get(pk=hangzhou.pk).measures.count() == 1
+
+
+def test_a_measure_is_read_with_its_lists_as_the_orms_prefetch_reads_it(hangzhou):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reference.tests.factories import OccupationFactory
+    from subsidies.models import ClaimBasis, DocumentKind, DocumentRequirement
+    from subsidies.rules import measure_with_lists
+
+    shortage = [
+        OccupationFactory(name=name, code_2022=code)
+        for name, code in (("云计算工程技术人员", "2-02-38-02"), ("区块链工程技术人员", "2-02-38-09"))
+    ]
+    m = measure(hangzhou, shortage=[*shortage, occupation()], shortage_uplift_percent=Decimal("10"))
+    other = measure(hangzhou, effective_from=datetime.date(2025, 1, 1), shortage=shortage[:1])
+    for basis, kind in (
+        (ClaimBasis.RESIDENCE, DocumentKind.RESIDENCE_PERMIT),
+        (ClaimBasis.EMPLOYMENT, DocumentKind.LABOUR_CONTRACT),
+        (ClaimBasis.RESIDENCE, DocumentKind.LABOUR_CONTRACT),
+    ):
+        DocumentRequirement.objects.create(measure=m, basis=basis, kind=kind)
+    DocumentRequirement.objects.create(
+        measure=other, basis=ClaimBasis.RESIDENCE, kind=DocumentKind.RESIDENCE_PERMIT
+    )
+
+    orm = CityMeasure.objects.prefetch_related("shortage_occupations", "requirements").get(pk=m.pk)
+    mine = measure_with_lists(m.pk)
+    assert [(f.attname, getattr(mine, f.attname)) for f in CityMeasure._meta.concrete_fields] == [
+        (f.attname, getattr(orm, f.attname)) for f in CityMeasure._meta.concrete_fields
+    ]
+    with CaptureQueriesContext(connection) as captured:
+        assert [o.pk for o in mine.shortage_occupations.all()] == [
+            o.pk for o in orm.shortage_occupations.all()
+        ]
+        assert [(r.pk, r.basis, r.kind) for r in mine.requirements.all()] == [
+            (r.pk, r.basis, r.kind) for r in orm.requirements.all()
+        ]
+    assert len(captured) == 0
+    assert len(mine.requirements.all()) == 3
+    assert len(mine.shortage_occupations.all()) == 3
+    with pytest.raises(CityMeasure.DoesNotExist):
+        measure_with_lists(other.pk + 1000)
