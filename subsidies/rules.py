@@ -807,7 +807,13 @@ _MEASURE_SHORTAGES = PreparedObjects(
     lambda: (
         CityMeasure.shortage_occupations.through.objects.filter(citymeasure_id=Param("measure", _BIG))
         .select_related("occupation")
-        .order_by(*(f"occupation__{name}" for name in Occupation._meta.ordering))
+        # Occupation's own order (what the prefetch uses), read through the link table.
+        .order_by(
+            *(
+                f"-occupation__{name[1:]}" if name.startswith("-") else f"occupation__{name}"
+                for name in Occupation._meta.ordering
+            )
+        )
     )
 )
 _MEASURE_REQUIREMENTS = PreparedObjects(
